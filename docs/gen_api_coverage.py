@@ -1,0 +1,164 @@
+"""Print docs/api-coverage.md: one row per Docker Engine API endpoint with jocker's status.
+
+Usage (from the repo root):
+
+    .venv/bin/python docs/gen_api_coverage.py ../shared/reference/docker-engine-api-v1.51.yaml \
+        > docs/api-coverage.md
+
+The endpoints come from the swagger; the statuses come from STATUS below, kept by hand next to
+jockerd/api/routes/. An endpoint missing from STATUS is "missing" (the 501 of
+jockerd/api/routes/unsupported.py). Statuses:
+
+- done: served as Docker does (within the limits in the note);
+- partial: served, with a part of Docker's behaviour missing (the note says which);
+- 404-stub: no object of this kind exists in jocker, so the lookup answers Docker's 404;
+- missing: not served; the note gives the status jockerd answers.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+HTTP_METHODS = ("get", "head", "post", "put", "delete", "patch", "options")
+STATUSES = ("done", "partial", "404-stub", "missing")
+
+# Section of the page for each swagger tag, in page order.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "System": ("System",),
+    "Image": ("Image",),
+    "Container": ("Container",),
+    "Exec": ("Exec",),
+    "Network": ("Network",),
+    "Volume": ("Volume",),
+    "Swarm, Node, Service, Task, Secret, Config": ("Swarm", "Node", "Service", "Task", "Secret", "Config"),
+    "Plugin": ("Plugin",),
+    "Distribution": ("Distribution",),
+    "Session": ("Session",),
+}
+
+SWARM_503 = '503 "This node is not a swarm manager. …", as dockerd outside a swarm'
+EMPTY = "empty stub: answers `{}` while jocker has no {}"
+
+# operationId -> (status, note)
+STATUS: dict[str, tuple[str, str]] = {
+    # System
+    "SystemPing": ("done", "`OK` with Docker's ping headers"),
+    "SystemPingHead": ("done", "Api-Version, Ostype, Builder-Version, no-cache headers"),
+    "SystemVersion": ("done", ""),
+    "SystemInfo": ("done", ""),
+    "SystemDataUsage": ("partial", "images only"),
+    "SystemAuth": ("missing", "501"),
+    "SystemEvents": ("missing", "501"),
+    # Image
+    "ImageList": ("done", ""),
+    "ImageLoad": ("done", ""),
+    "ImageGetAll": ("done", ""),
+    "ImageCreate": ("partial", "import (fromSrc=-) done; pull (fromImage) comes with the registry issue"),
+    "ImagePrune": ("done", ""),
+    "ImageInspect": ("done", ""),
+    "ImageHistory": ("done", ""),
+    "ImageGet": ("done", ""),
+    "ImageTag": ("done", ""),
+    "ImageDelete": ("done", ""),
+    "ImagePush": ("missing", "501"),
+    "ImageSearch": ("missing", "501"),
+    "ImageBuild": ("missing", "501"),
+    "BuildPrune": ("missing", "501"),
+    "ImageCommit": ("missing", "501"),
+    # Container
+    "ContainerList": ("partial", EMPTY.format("[]", "containers") + " (`docker ps` works)"),
+    "ContainerCreate": ("missing", "501, never 404: a 404 makes `docker run` pull and retry"),
+    "ContainerInspect": ("404-stub", "`No such container: X`; keeps the `docker inspect` chain going"),
+    # Exec
+    "ExecInspect": ("404-stub", "`No such exec instance: X`"),
+    # Network
+    "NetworkList": ("partial", EMPTY.format("[]", "networks")),
+    "NetworkInspect": ("404-stub", "`network X not found`; keeps the `docker inspect` chain going"),
+    # Volume
+    "VolumeList": ("partial", EMPTY.format('{"Volumes": [], "Warnings": null}', "volumes")),
+    "VolumeInspect": ("404-stub", "`get X: no such volume`; keeps the `docker inspect` chain going"),
+    # Swarm
+    "SwarmInit": ("missing", "501"),
+    "SwarmJoin": ("missing", "501"),
+    "SwarmLeave": ("missing", '503 "This node is not part of a swarm", as dockerd outside a swarm'),
+    # Plugin
+    "PluginList": ("partial", EMPTY.format("[]", "plugins")),
+    "PluginInspect": ("404-stub", '`plugin "X" not found`; keeps the `docker inspect` chain going'),
+    # Distribution
+    "DistributionInspect": ("missing", "501"),
+}
+SWARM_TAGS = ("Swarm", "Node", "Service", "Task", "Secret", "Config")
+
+
+def endpoints(spec: dict) -> list[tuple[str, str, str, str]]:
+    """(tag, method, path, operationId) in swagger order."""
+    rows = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if method in HTTP_METHODS:
+                rows.append((op["tags"][0], method.upper(), path, op["operationId"]))
+    return rows
+
+
+def status_of(tag: str, operation_id: str) -> tuple[str, str]:
+    if operation_id in STATUS:
+        return STATUS[operation_id]
+    if tag in SWARM_TAGS:
+        return ("missing", SWARM_503)
+    return ("missing", "501")
+
+
+def render(spec: dict, swagger_name: str) -> str:
+    rows = endpoints(spec)
+    known = {operation_id for *_, operation_id in rows}
+    unknown = sorted(set(STATUS) - known)
+    if unknown:
+        raise SystemExit(f"gen_api_coverage: operationIds not in the swagger: {', '.join(unknown)}")
+    tags = {tag for tag, *_ in rows}
+    unplaced = sorted(tags - {t for group in SECTIONS.values() for t in group})
+    if unplaced:
+        raise SystemExit(f"gen_api_coverage: swagger tags with no section: {', '.join(unplaced)}")
+
+    counts = Counter(status_of(tag, op)[0] for tag, _, _, op in rows)
+    version = spec.get("info", {}).get("version", "?")
+    out = [
+        f"# Docker Engine API v{version}: what jocker serves",
+        "",
+        f"Generated by `docs/gen_api_coverage.py {swagger_name}`; edit the STATUS table in that "
+        "script, not this file.",
+        "",
+        "Statuses: **done** (served as Docker does), **partial** (served, something missing: see the "
+        "note), **404-stub** (no such object exists in jocker yet, so the lookup answers Docker's 404), "
+        "**missing** (not served; the note gives the answer: 501 "
+        '`{"message": "<operationId> (<METHOD> <path>) is not implemented by jocker yet"}` '
+        "unless it says otherwise).",
+        "",
+        f"{len(rows)} endpoints: " + ", ".join(f"{counts[s]} {s}" for s in STATUSES) + ".",
+    ]
+    for section, section_tags in SECTIONS.items():
+        section_rows = [r for tag in section_tags for r in rows if r[0] == tag]
+        if not section_rows:
+            continue
+        out += ["", f"## {section}", "", "| operationId | endpoint | status | note |", "|---|---|---|---|"]
+        for tag, method, path, operation_id in section_rows:
+            status, note = status_of(tag, operation_id)
+            out.append(f"| {operation_id} | `{method} {path}` | {status} | {note} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(f"usage: {argv[0]} SWAGGER.yaml > docs/api-coverage.md", file=sys.stderr)
+        return 2
+    swagger = Path(argv[1])
+    spec = yaml.safe_load(swagger.read_text())
+    sys.stdout.write(render(spec, argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,1 @@
+"""Offline image recipes for jocker and its tests (see images/testimages.py)."""

@@ -1,0 +1,1 @@
+"""jocker: the bundled command-line client for jockerd."""

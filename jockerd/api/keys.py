@@ -1,0 +1,12 @@
+"""Typed application keys: the only way handlers reach their backends (no globals).
+
+Each routes module declares the Protocol it consumes and its key; this module gathers them
+so the composition root (app.py) and tests find every key in one place.
+"""
+
+from __future__ import annotations
+
+from jockerd.api.routes.images import IMAGES
+from jockerd.api.routes.system import SYSTEM
+
+__all__ = ["IMAGES", "SYSTEM"]

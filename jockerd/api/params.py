@@ -1,0 +1,76 @@
+"""Query and body coercion with Docker's rules (booleans, ints, filters JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from jockerd.errors import InvalidParameterError
+
+M = TypeVar("M", bound=BaseModel)
+
+_FALSE = {"", "0", "false", "False", "FALSE", "no"}
+
+
+def query_bool(request: web.Request, name: str, default: bool = False) -> bool:
+    """Docker treats any value but "", "0", "false" and "no" as true (httputils.BoolValue)."""
+    value = request.query.get(name)
+    if value is None:
+        return default
+    return value.strip() not in _FALSE
+
+
+def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameterError(f"invalid value for {name}: {value!r}: must be an integer") from None
+
+
+def query_filters(request: web.Request) -> dict[str, list[str]]:
+    """Parse `filters`: `{"k":["v"]}` or the legacy `{"k":{"v":true}}` form."""
+    raw = request.query.get("filters", "")
+    return parse_filters(raw)
+
+
+def parse_filters(raw: str) -> dict[str, list[str]]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InvalidParameterError(f"invalid filter: {e}") from None
+    if not isinstance(data, dict):
+        raise InvalidParameterError("invalid filter: filters must be a JSON object")
+    out: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = [k for k, enabled in value.items() if enabled]
+        elif isinstance(value, list):
+            out[key] = [str(v) for v in value]
+        else:
+            raise InvalidParameterError(f"invalid filter: value of {key!r} must be a list or an object")
+    return out
+
+
+async def read_json(request: web.Request, model: type[M], *, allow_empty: bool = False) -> M | None:
+    """Parse a JSON body into `model`; malformed JSON is a 400 with the decoder's reason."""
+    body = await request.read()
+    if not body.strip():
+        if allow_empty:
+            return None
+        raise InvalidParameterError("invalid JSON: request body is empty")
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidParameterError(f"invalid JSON: {e}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise InvalidParameterError(f"invalid JSON: {e.errors()[0]['msg']}") from None

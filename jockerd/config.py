@@ -1,0 +1,111 @@
+"""Daemon configuration: dockerd's flag names, daemon.json keys, flags win over the file."""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_SOCKET = "unix:///var/run/jocker.sock"
+DEFAULT_CONFIG_FILE = "/etc/jocker/daemon.json"
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+
+# daemon.json key → DaemonConfig field, for the keys that apply to jockerd.
+FILE_KEYS = {
+    "hosts": "hosts",
+    "data-root": "data_root",
+    "exec-root": "exec_root",
+    "pidfile": "pidfile",
+    "log-level": "log_level",
+    "group": "group",
+    "debug": "debug",
+}
+
+
+class DaemonConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hosts: list[str] = Field(default_factory=lambda: [DEFAULT_SOCKET])
+    data_root: Path = Path("/var/lib/jocker")
+    exec_root: Path = Path("/run/jocker")
+    pidfile: Path | None = None
+    log_level: str = "info"
+    group: str | None = None
+    debug: bool = False
+
+    @property
+    def pidfile_path(self) -> Path:
+        return self.pidfile or self.exec_root / "jockerd.pid"
+
+    def socket_paths(self) -> list[Path]:
+        out = []
+        for host in self.hosts:
+            scheme, sep, rest = host.partition("://")
+            if not sep:
+                scheme, rest = "unix", host
+            if scheme != "unix":
+                raise ValueError(f"unsupported host {host!r}: only unix:// sockets are served")
+            out.append(Path(rest))
+        return out
+
+    def socket_gid(self) -> int:
+        """The socket's group: --group, else `docker` when it exists, else root (dockerd's rule)."""
+        name = self.group if self.group is not None else "docker"
+        if name.isdigit():
+            return int(name)
+        try:
+            return grp.getgrnam(name).gr_gid
+        except KeyError:
+            if self.group is not None:
+                raise ValueError(f"group {name!r} not found") from None
+            return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jockerd", description="A Docker-compatible container engine.")
+    parser.add_argument("-H", "--host", dest="hosts", action="append", help="daemon socket(s) to listen on")
+    parser.add_argument("--data-root", help="root of persistent state (default /var/lib/jocker)")
+    parser.add_argument("--exec-root", help="root of runtime state (default /run/jocker)")
+    parser.add_argument("-p", "--pidfile", help="path of the pid file (default EXEC_ROOT/jockerd.pid)")
+    parser.add_argument("-l", "--log-level", choices=LOG_LEVELS, help="logging level (default info)")
+    parser.add_argument("-G", "--group", help="group of the unix socket (default docker if it exists)")
+    parser.add_argument("-D", "--debug", action="store_true", default=None, help="debug mode")
+    parser.add_argument("--config-file", default=DEFAULT_CONFIG_FILE, help="daemon.json path")
+    parser.add_argument("-v", "--version", action="store_true", help="print version and exit")
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> DaemonConfig:
+    """daemon.json first (if it exists), then every flag the user actually gave."""
+    values: dict[str, Any] = {}
+    path = Path(args.config_file)
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"unable to configure the daemon with file {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"unable to configure the daemon with file {path}: not a JSON object")
+        for key, value in data.items():
+            if key in FILE_KEYS:
+                values[FILE_KEYS[key]] = value
+    elif args.config_file != DEFAULT_CONFIG_FILE:
+        raise ValueError(f"unable to configure the daemon with file {path}: no such file")
+    flags = {
+        "hosts": args.hosts,
+        "data_root": args.data_root,
+        "exec_root": args.exec_root,
+        "pidfile": args.pidfile,
+        "log_level": args.log_level,
+        "group": args.group,
+        "debug": args.debug,
+    }
+    values.update({k: v for k, v in flags.items() if v is not None})
+    config = DaemonConfig.model_validate(values)
+    if config.debug and args.log_level is None:
+        config.log_level = "debug"
+    return config

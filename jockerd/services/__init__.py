@@ -1,0 +1,1 @@
+"""Use cases: Docker semantics over the stores and the driver."""

@@ -1,0 +1,1 @@
+"""Daemon-side records on disk, written atomically."""
