@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error response from daemon: {json.loads(body).get('message', body)}", file=sys.stderr)
         return 1
     data = json.loads(body)
-    print(f"Server: jocker {data.get('Version')} (API {data.get('ApiVersion')}, min {data.get('MinAPIVersion')})")
+    version, api, minimum = data.get("Version"), data.get("ApiVersion"), data.get("MinAPIVersion")
+    print(f"Server: jocker {version} (API {api}, min {minimum})")
     return 0
 
 

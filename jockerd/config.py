@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import grp
 import json
+import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_SOCKET = "unix:///var/run/jocker.sock"
 DEFAULT_CONFIG_FILE = "/etc/jocker/daemon.json"
@@ -33,7 +34,7 @@ class DaemonConfig(BaseModel):
     data_root: Path = Path("/var/lib/jocker")
     exec_root: Path = Path("/run/jocker")
     pidfile: Path | None = None
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warn", "error", "fatal"] = "info"
     group: str | None = None
     debug: bool = False
 
@@ -93,6 +94,18 @@ def load_config(args: argparse.Namespace) -> DaemonConfig:
         for key, value in data.items():
             if key in FILE_KEYS:
                 values[FILE_KEYS[key]] = value
+            else:
+                # dockerd has many keys jockerd has no use for (log-driver, storage-driver, ...);
+                # they are accepted so one daemon.json can serve both, but not silently.
+                logging.getLogger("jockerd").warning("daemon.json: ignoring %r (not used by jockerd)", key)
+        try:
+            DaemonConfig.model_validate(values)  # a bad value in the file is the file's fault
+        except ValidationError as e:
+            error = e.errors()[0]
+            field = str(error["loc"][0]) if error["loc"] else ""
+            key = next((k for k, f in FILE_KEYS.items() if f == field), field)
+            message = f"unable to configure the daemon with file {path}: {key}: {error['msg']}"
+            raise ValueError(message) from None
     elif args.config_file != DEFAULT_CONFIG_FILE:
         raise ValueError(f"unable to configure the daemon with file {path}: no such file")
     flags = {

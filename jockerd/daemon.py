@@ -21,7 +21,7 @@ class Daemon:
         config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.image_store = ImageStore(config.data_root)
         self.images = ImageService(self.image_store)
-        self.system = SystemService(config, self.images)
+        self.system = SystemService(config.data_root, self.images)
 
     async def restore(self) -> None:
         """Rebuild in-memory state from disk and clear what a crash left half-done."""

@@ -31,7 +31,13 @@ from jockerd.daemon import Daemon
 
 log = logging.getLogger("jockerd")
 
-LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+}
 
 
 class StartupError(Exception):
@@ -94,6 +100,23 @@ def bind_socket(path: Path, gid: int) -> socket.socket:
     return sock
 
 
+def check_pidfile(path: Path) -> None:
+    """Refuse to start when the pidfile names a live process (dockerd's rule)."""
+    try:
+        pid = int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if pid == os.getpid():
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        pass
+    raise StartupError(f"pid file found, ensure jockerd is not running or delete {path}")
+
+
 def write_pidfile(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -102,6 +125,7 @@ def write_pidfile(path: Path) -> None:
 
 
 async def serve(config: DaemonConfig) -> None:
+    check_pidfile(config.pidfile_path)
     daemon = Daemon(config)
     await daemon.restore()
     app = create_app(daemon.backends())
@@ -109,6 +133,7 @@ async def serve(config: DaemonConfig) -> None:
     await runner.setup()
     paths = config.socket_paths()
     sockets = []
+    wrote_pidfile = False
     try:
         gid = config.socket_gid()
         for path in paths:
@@ -116,6 +141,7 @@ async def serve(config: DaemonConfig) -> None:
             sockets.append(sock)
             await web.SockSite(runner, sock).start()
         write_pidfile(config.pidfile_path)
+        wrote_pidfile = True
         log.info("jockerd %s (API %s) listening on %s", __version__, API_VERSION, ", ".join(map(str, paths)))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -128,7 +154,8 @@ async def serve(config: DaemonConfig) -> None:
         for sock, path in zip(sockets, paths, strict=False):
             sock.close()
             path.unlink(missing_ok=True)
-        config.pidfile_path.unlink(missing_ok=True)
+        if wrote_pidfile:  # a daemon that failed to start must not remove another one's pidfile
+            config.pidfile_path.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args)
         config.socket_paths()
+        config.socket_gid()  # an unknown --group fails here, before anything is touched
     except ValueError as e:
         print(f"jockerd: {e}", file=sys.stderr)
         return 1
@@ -147,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if config.log_level != "debug":
+        # aiohttp logs a traceback at ERROR for every malformed HTTP message a client sends;
+        # that is the client's fault, answered with a 400, and must not flood the daemon's log.
+        logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     if os.geteuid() != 0:
         print("jockerd: must run as root", file=sys.stderr)
         return 1

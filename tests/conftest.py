@@ -150,7 +150,9 @@ class Jockerd:
         finally:
             conn.close()
 
-    def docker(self, *args: str, input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def docker(
+        self, *args: str, input: bytes | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         if DOCKER is None:
             pytest.skip("the docker CLI is not installed")
         return subprocess.run(

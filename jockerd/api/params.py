@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TypeVar
 
 from aiohttp import web
@@ -12,29 +13,31 @@ from jockerd.errors import InvalidParameterError
 
 M = TypeVar("M", bound=BaseModel)
 
-_FALSE = {"", "0", "false", "False", "FALSE", "no"}
+_FALSE = {"", "0", "false", "no", "none"}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def query_bool(request: web.Request, name: str, default: bool = False) -> bool:
-    """Docker treats any value but "", "0", "false" and "no" as true (httputils.BoolValue)."""
+    """Docker treats any value but "", "0", "false", "no" and "none", in any case, as true
+    (httputils.BoolValue); an absent parameter is `default`."""
     value = request.query.get(name)
     if value is None:
         return default
-    return value.strip() not in _FALSE
+    return value.strip().lower() not in _FALSE
 
 
 def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
     value = request.query.get(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidParameterError(f"invalid value for {name}: {value!r}: must be an integer") from None
+    # Go's strconv.ParseInt syntax: no spaces, no underscores, ASCII digits only (int() takes all three).
+    if not _INTEGER.fullmatch(value):
+        raise InvalidParameterError(f"invalid value for {name}: {value!r}: must be an integer")
+    return int(value)
 
 
 def query_filters(request: web.Request) -> dict[str, list[str]]:
-    """Parse `filters`: `{"k":["v"]}` or the legacy `{"k":{"v":true}}` form."""
+    """Parse `filters`: `{"k":{"v":true}}` (what the docker CLI sends) or the legacy `{"k":["v"]}`."""
     raw = request.query.get("filters", "")
     return parse_filters(raw)
 
@@ -50,12 +53,14 @@ def parse_filters(raw: str) -> dict[str, list[str]]:
         raise InvalidParameterError("invalid filter: filters must be a JSON object")
     out: dict[str, list[str]] = {}
     for key, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and all(isinstance(v, bool) for v in value.values()):
             out[key] = [k for k, enabled in value.items() if enabled]
-        elif isinstance(value, list):
-            out[key] = [str(v) for v in value]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = list(value)
         else:
-            raise InvalidParameterError(f"invalid filter: value of {key!r} must be a list or an object")
+            raise InvalidParameterError(
+                f"invalid filter: value of {key!r} must be a list of strings or an object of booleans"
+            )
     return out
 
 

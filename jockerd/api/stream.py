@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
 from jockerd.errors import JockerError
+
+log = logging.getLogger("jockerd.api")
 
 
 def error_message(message: str, code: int = 0) -> dict[str, Any]:
@@ -42,6 +46,12 @@ async def json_lines(
             await response.write(_line(message))
     except JockerError as e:
         await response.write(_line(error_message(str(e))))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as e:
+        # The 200 is already out: the error can only travel in the stream (docker-cli-flows §A6).
+        log.exception("error while streaming %s %s", request.method, request.path)
+        await response.write(_line(error_message(f"internal error: {e}")))
     await response.write_eof()
     return response
 

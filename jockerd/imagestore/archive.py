@@ -146,6 +146,10 @@ class ImageSource:
     untagged_names: list[str] = field(default_factory=list)
 
 
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
 def _blob_path(digest: str) -> str:
     algorithm, _, hexpart = digest.partition(":")
     if not algorithm or not hexpart or "/" in digest or ".." in digest:
@@ -202,7 +206,7 @@ def _read_blob(archive: ArchiveReader, desc: Descriptor) -> bytes:
     data = archive.read_bytes(_blob_path(desc.digest))
     if len(data) != desc.size:
         raise _invalid(f"blob {desc.digest} has size {len(data)}, descriptor says {desc.size}")
-    actual = "sha256:" + hashlib.sha256(data).hexdigest()
+    actual = sha256_digest(data)
     if actual != desc.digest:
         raise _invalid(f"blob digest mismatch: expected {desc.digest}, got {actual}")
     return data
@@ -382,6 +386,27 @@ class _LayerProgress:
         )
 
 
+def put_leased(store: ImageStore, lease: Lease, data: bytes, digest: str | None = None) -> str:
+    """Store a small blob, leasing its digest first so no garbage collection can race it."""
+    digest = digest or sha256_digest(data)
+    lease.add(digest)
+    return store.content.put(data, digest)
+
+
+def put_manifest(
+    store: ImageStore, lease: Lease, config_digest: str, config_size: int, layers: list[Descriptor]
+) -> Descriptor:
+    """Write the OCI manifest of an image whose config and layer blobs are stored."""
+    manifest = Manifest(
+        config=Descriptor(media_type=MEDIA_TYPE_IMAGE_CONFIG, digest=config_digest, size=config_size),
+        layers=layers,
+    )
+    data = json.dumps(dump(manifest), separators=(",", ":")).encode()
+    return Descriptor(
+        media_type=MEDIA_TYPE_IMAGE_MANIFEST, digest=put_leased(store, lease, data), size=len(data)
+    )
+
+
 def store_image(
     store: ImageStore,
     archive: ArchiveReader,
@@ -398,8 +423,7 @@ def store_image(
     diff_ids = config["rootfs"].get("diff_ids", [])
     if len(diff_ids) != len(source.layers):
         raise _invalid(f"config lists {len(diff_ids)} layers, the manifest {len(source.layers)}")
-    config_digest = store.content.put(source.config, source.config_digest)
-    lease.add(config_digest)
+    config_digest = put_leased(store, lease, source.config, source.config_digest)
     layer_descriptors: list[Descriptor] = []
     parent: str | None = None
     for diff_id, layer in zip(diff_ids, source.layers, strict=True):
@@ -407,21 +431,10 @@ def store_image(
         layer_descriptors.append(_store_layer(store, archive, layer, parent, chain, diff_id, lease, progress))
         parent = chain
     if source.manifest is not None and source.manifest_descriptor is not None:
-        manifest_digest = store.content.put(source.manifest, source.manifest_descriptor.digest)
         target = source.manifest_descriptor
+        put_leased(store, lease, source.manifest, target.digest)
     else:
-        manifest = Manifest(
-            config=Descriptor(
-                media_type=MEDIA_TYPE_IMAGE_CONFIG, digest=config_digest, size=len(source.config)
-            ),
-            layers=layer_descriptors,
-        )
-        manifest_bytes = json.dumps(dump(manifest), separators=(",", ":")).encode()
-        manifest_digest = store.content.put(manifest_bytes)
-        target = Descriptor(
-            media_type=MEDIA_TYPE_IMAGE_MANIFEST, digest=manifest_digest, size=len(manifest_bytes)
-        )
-    lease.add(manifest_digest)
+        target = put_manifest(store, lease, config_digest, len(source.config), layer_descriptors)
     return target, config_digest
 
 
@@ -438,6 +451,8 @@ def _store_layer(
     """Put one layer blob in the content store and its unpacked tree in the layer store."""
     lease.add(chain)
     desc = layer.descriptor
+    if desc is not None:
+        lease.add(desc.digest)
     size = archive.size(layer.path)
     if desc is not None and desc.size != size:
         raise _invalid(f"blob {desc.digest} has size {size}, descriptor says {desc.size}")
@@ -446,7 +461,6 @@ def _store_layer(
     meter = _LayerProgress(progress, diff_id.removeprefix("sha256:")[:12], size)
     if have_blob and have_layer:
         assert desc is not None
-        lease.add(desc.digest)
         meter.current = size
         meter.emit()
         return desc

@@ -16,7 +16,6 @@ from types import TracebackType
 from typing import BinaryIO
 
 from jockerd.errors import InvalidParameterError
-from jockerd.store.atomic import fsync_dir
 
 DIGEST_ALGORITHM = "sha256"
 COPY_CHUNK = 1 << 20
@@ -62,9 +61,11 @@ class BlobWriter:
                 remaining -= len(chunk)
 
     def commit(self) -> str:
-        """Verify size and digest, then give the blob its name; returns the digest."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        """Verify size and digest, then give the blob its name; returns the digest.
+
+        No fsync here: the image store flushes the whole filesystem once (syncfs) before the
+        index names an image, which orders data before names at a fraction of the cost.
+        """
         self._file.close()
         digest = f"{DIGEST_ALGORITHM}:{self._hash.hexdigest()}"
         if self.expected_size is not None and self.size != self.expected_size:
@@ -80,7 +81,6 @@ class BlobWriter:
             )
         target = self._store.path(digest)
         os.replace(self.path, target)
-        fsync_dir(target.parent)
         self.digest = digest
         return digest
 

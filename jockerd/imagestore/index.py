@@ -42,6 +42,7 @@ class ImageIndex:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.path = root / "index.json"
+        root.mkdir(parents=True, exist_ok=True)
         layout = root / "oci-layout"
         if not layout.exists():
             write_json(layout, dump(ImageLayout()))

@@ -21,6 +21,7 @@ On-disk layout (DESIGN §5.4):
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -38,7 +39,7 @@ import stat
 import tarfile
 import zlib
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -389,8 +390,10 @@ class _Extractor:
                 continue
             try:
                 parent = self._open_dir(parts[:-1], create=False)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
+            except OSError as e:
+                if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                    continue  # a later entry put something else on the way: not our directory now
+                raise
             try:
                 st = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
@@ -440,20 +443,17 @@ class _Extractor:
         finally:
             os.close(parent)
 
-    def _create(self, make: Callable[[], _T], parent: int, name: str, *, keep_dir: bool = False) -> _T | None:
-        """Run `make`; if the name is taken, clear it as Docker's unpacker does and run it again.
+    def _create(self, make: Callable[[], _T], parent: int, name: str) -> _T:
+        """Run `make`; if the name is taken, remove what is there and run it again.
 
-        A later entry replaces an earlier one whatever the types, except that a directory over a
-        directory merges (then None is returned and the directory stays).
+        As in Docker's unpacker a later entry replaces an earlier one whatever the types (only a
+        directory over a directory merges, see _add_dir).
         """
         try:
             return make()
         except FileExistsError:
             pass
-        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
-        if stat.S_ISDIR(st.st_mode):
-            if keep_dir:
-                return None
+        if stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
             shutil.rmtree(name, dir_fd=parent)  # fd-based walk: never follows symlinks
         else:
             os.unlink(name, dir_fd=parent)
@@ -469,10 +469,10 @@ class _Extractor:
 
     def _add_file(self, tar: tarfile.TarFile, member: tarfile.TarInfo, parent: int, name: str) -> None:
         fd = self._create(lambda: os.open(name, _NEW_FILE, 0o600, dir_fd=parent), parent, name)
-        assert fd is not None
         try:
             source = tar.extractfile(member)
-            assert source is not None
+            if source is None:  # only for non-regular members, which never come here
+                raise LayerError(f"invalid layer: no file data: {member.name}")
             remaining = member.size
             while remaining:
                 chunk = source.read(min(_CHUNK, remaining))
@@ -488,7 +488,12 @@ class _Extractor:
 
     def _add_dir(self, member: tarfile.TarInfo, parent: int, parts: tuple[str, ...]) -> None:
         name = parts[-1]
-        self._create(lambda: os.mkdir(name, 0o700, dir_fd=parent), parent, name, keep_dir=True)
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent)
+        except FileExistsError:
+            # A directory over a directory merges: the new entry only updates its metadata.
+            if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+                self._create(lambda: os.mkdir(name, 0o700, dir_fd=parent), parent, name)
         fd = os.open(name, _DIR_READ | os.O_NOFOLLOW, dir_fd=parent)
         try:
             _set_attributes(fd, member)
@@ -596,9 +601,11 @@ def apply_layer(stream: BinaryIO, target: Path) -> AppliedLayer:
                     # Stream mode keeps every TarInfo; a layer of millions of empty entries would
                     # hold them all in memory for nothing.
                     tar.members.clear()
-                    _add_entry(extractor, tar, member)
+                    with _blamed_on_layer(member.name):
+                        extractor.add(tar, member)
             reader.drain()
-            extractor.finish()
+            with _blamed_on_layer("directory times"):
+                extractor.finish()
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as e:
             raise LayerError(f"invalid layer: {e}") from e
     finally:
@@ -608,18 +615,22 @@ def apply_layer(stream: BinaryIO, target: Path) -> AppliedLayer:
     )
 
 
-def _add_entry(extractor: _Extractor, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-    """Apply one entry, turning the OS's complaints about it into a LayerError naming it."""
+@contextlib.contextmanager
+def _blamed_on_layer(what: str) -> Iterator[None]:
+    """Turn the OS's complaints about applying `what` into a LayerError naming it.
+
+    Errors of the host (disk full, I/O errors) stay OSErrors: the layer is not at fault.
+    """
     try:
-        extractor.add(tar, member)
+        yield
     except gzip.BadGzipFile:
         raise  # an OSError, but the stream's fault: apply_layer reports it as such
     except OSError as e:
         if e.errno in _HOST_ERRNOS:
             raise
-        raise LayerError(f"invalid layer: cannot extract {member.name}: {e.strerror or e}") from e
+        raise LayerError(f"invalid layer: cannot extract {what}: {e.strerror or e}") from e
     except (OverflowError, ValueError) as e:  # ids, device numbers or times out of range; NUL bytes
-        raise LayerError(f"invalid layer: cannot extract {member.name}: {e}") from e
+        raise LayerError(f"invalid layer: cannot extract {what}: {e}") from e
 
 
 def chain_id(parent: str | None, diff_id: str) -> str:

@@ -25,18 +25,20 @@ _IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
 _DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
 _HOST = rf"(?:{_DOMAIN_NAME}|{_IPV6})"
 _DOMAIN = rf"{_HOST}(?::[0-9]+)?"
-_TAG = r"[\w][\w.-]{0,127}"
+_PATH = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+# Go's \w is ASCII-only; Python's would also accept "é".
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}"
-_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
-_REFERENCE = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$")
-_ANCHORED_TAG = re.compile(rf"^{_TAG}$")
-_ANCHORED_NAME = re.compile(rf"^{_NAME}$")
-_SHA256_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_NAME = rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH})"
+# Always used with fullmatch(): `$` would also accept a trailing newline.
+_REFERENCE = re.compile(rf"{_NAME}(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?")
+_ANCHORED_TAG = re.compile(_TAG)
+_IDENTIFIER = re.compile(r"[a-f0-9]{64}")
+_SHA256_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# go-digest's registered algorithms and the length of their hex encoding.
+_DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
-
-def _invalid(value: str, why: str = "") -> InvalidParameterError:
-    suffix = f": {why}" if why else ""
-    return InvalidParameterError(f"invalid reference format{suffix}")
+INVALID_REFERENCE_FORMAT = "invalid reference format"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Reference:
     @property
     def name(self) -> str:
         """The repository with its domain: `docker.io/library/busybox`."""
-        return f"{self.domain}/{self.path}"
+        return f"{self.domain}/{self.path}" if self.domain else self.path
 
     def __str__(self) -> str:
         out = self.name
@@ -64,7 +66,9 @@ class Reference:
     def familiar_name(self) -> str:
         """The repository as Docker prints it: `busybox`, `jtr/bb`, `localhost:5000/x`."""
         if self.domain == DEFAULT_DOMAIN:
-            return self.path.removeprefix(OFFICIAL_REPO_PREFIX)
+            rest = self.path.removeprefix(OFFICIAL_REPO_PREFIX)
+            # `library/` is only dropped from a one-component official name, as Docker does.
+            return self.path if "/" in rest else rest
         return self.name
 
     def familiar(self) -> str:
@@ -83,63 +87,90 @@ class Reference:
         return Reference(self.domain, self.path, None, digest)
 
 
-def _split_domain(name: str) -> tuple[str, str]:
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-        domain, path = first, rest
+def _split_docker_domain(value: str) -> tuple[str, str]:
+    """distribution/reference splitDockerDomain: the domain, and the rest (tag and digest included).
+
+    A first component is a domain only if it is `localhost` or has a `.`, a `:` or an uppercase
+    letter; a name of one component never has one (`localhost:5000` alone is a tag of
+    `library/localhost`). Docker Hub names get `library/` when they have one component.
+    """
+    first, sep, rest = value.partition("/")
+    if not sep:
+        return DEFAULT_DOMAIN, OFFICIAL_REPO_PREFIX + value
+    if first == LEGACY_DEFAULT_DOMAIN:
+        domain, remainder = DEFAULT_DOMAIN, rest
+    elif first == "localhost" or "." in first or ":" in first or first != first.lower():
+        domain, remainder = first, rest
     else:
-        domain, path = DEFAULT_DOMAIN, name
-    if domain == LEGACY_DEFAULT_DOMAIN:
-        domain = DEFAULT_DOMAIN
-    if domain == DEFAULT_DOMAIN and "/" not in path:
-        path = OFFICIAL_REPO_PREFIX + path
-    return domain, path
+        domain, remainder = DEFAULT_DOMAIN, value
+    if domain == DEFAULT_DOMAIN and "/" not in remainder:
+        remainder = OFFICIAL_REPO_PREFIX + remainder
+    return domain, remainder
 
 
 def parse_reference(value: str, *, default_tag: bool = True) -> Reference:
-    """Parse and normalize a reference as `docker pull`/`docker tag` do.
+    """Parse and normalize a reference as `docker pull`/`docker tag` do (ParseNormalizedNamed).
 
     A reference with neither tag nor digest gets `:latest` unless `default_tag` is False.
     Raises InvalidParameterError with Docker's wording for a malformed reference.
     """
-    if not value:
-        raise _invalid(value)
-    match = _REFERENCE.match(value)
-    if not match:
-        if _REFERENCE.match(value.lower()):
-            raise _invalid(value, f"repository name ({value.split('@')[0]}) must be lowercase")
-        raise _invalid(value)
-    name, tag, digest = match.groups()
-    if len(name) > NAME_TOTAL_LENGTH_MAX:
-        raise _invalid(value, f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters")
-    domain, path = _split_domain(name)
-    if path != path.lower():
-        raise _invalid(value, f"repository name ({path}) must be lowercase")
-    if _looks_like_id(path) and domain == DEFAULT_DOMAIN and path.startswith(OFFICIAL_REPO_PREFIX):
-        bare = path.removeprefix(OFFICIAL_REPO_PREFIX)
-        if len(bare) == 64 and not tag and not digest:
-            raise _invalid(value, "cannot specify 64-byte hexadecimal strings")
-    if default_tag and not tag and not digest:
-        tag = DEFAULT_TAG
-    return Reference(domain, path, tag, digest)
+    if _IDENTIFIER.fullmatch(value):
+        raise InvalidParameterError(
+            f"invalid repository name ({value}), cannot specify 64-byte hexadecimal strings"
+        )
+    domain, remainder = _split_docker_domain(value)
+    remote = remainder.partition(":")[0]
+    if remote != remote.lower():
+        raise InvalidParameterError(
+            f"{INVALID_REFERENCE_FORMAT}: repository name ({remote}) must be lowercase"
+        )
+    ref = _parse(f"{domain}/{remainder}")
+    if default_tag and not ref.tag and not ref.digest:
+        return ref.with_tag(DEFAULT_TAG)
+    return ref
 
 
-def _looks_like_id(path: str) -> bool:
-    bare = path.removeprefix(OFFICIAL_REPO_PREFIX)
-    return len(bare) == 64 and all(c in "0123456789abcdef" for c in bare)
+def _parse(value: str) -> Reference:
+    """distribution/reference Parse() of a string whose domain is already explicit."""
+    match = _REFERENCE.fullmatch(value)
+    if match is None:
+        lowered = value.lower()
+        if lowered != value and _REFERENCE.fullmatch(lowered):
+            raise InvalidParameterError("repository name must be lowercase")
+        raise InvalidParameterError(INVALID_REFERENCE_FORMAT)
+    if len(match["path"]) > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidParameterError(
+            f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
+        )
+    digest = match["digest"]
+    if digest:
+        _check_digest(digest)
+    return Reference(match["domain"] or "", match["path"], match["tag"], digest)
+
+
+def _check_digest(digest: str) -> None:
+    """go-digest's Validate for a digest the grammar accepted: a known algorithm, exact length."""
+    algorithm, _, encoded = digest.partition(":")
+    length = _DIGEST_HEX_LENGTHS.get(algorithm)
+    if length is None:
+        raise InvalidParameterError("unsupported digest algorithm")
+    if len(encoded) != length:
+        raise InvalidParameterError("invalid checksum digest length")
+    if encoded != encoded.lower():
+        raise InvalidParameterError("invalid checksum digest format")
 
 
 def parse_repository(value: str) -> Reference:
     """Parse a repository name with no tag or digest (the `repo` of `POST /images/{name}/tag`)."""
-    if not _ANCHORED_NAME.match(value):
-        raise _invalid(value)
-    domain, path = _split_domain(value)
-    return Reference(domain, path)
+    ref = parse_reference(value, default_tag=False)
+    if ref.tag or ref.digest:
+        raise InvalidParameterError(INVALID_REFERENCE_FORMAT)
+    return ref
 
 
 def valid_tag(tag: str) -> bool:
-    return bool(_ANCHORED_TAG.match(tag))
+    return bool(_ANCHORED_TAG.fullmatch(tag))
 
 
 def is_sha256_digest(value: str) -> bool:
-    return bool(_SHA256_DIGEST.match(value))
+    return bool(_SHA256_DIGEST.fullmatch(value))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from jockerd.imagestore.index import ImageIndex, ImageRecord
 from jockerd.imagestore.layers import LayerRecord, LayerStore, chain_id
 from jockerd.imagestore.reference import Reference, is_sha256_digest, parse_reference
 from jockerd.models.oci.image import Descriptor, Manifest
+from jockerd.store.atomic import syncfs
 
 log = logging.getLogger("jockerd.imagestore")
 
@@ -59,11 +62,17 @@ class Image:
 
 
 class Lease:
-    """Digests and chain IDs an in-flight operation has written but not yet indexed."""
+    """Digests and chain IDs an in-flight operation uses but has not yet indexed.
+
+    Known names are leased before they are written. A blob whose digest is only known once
+    written is protected by its timestamp instead: garbage collection leaves alone anything
+    changed after the oldest live lease began.
+    """
 
     def __init__(self, store: ImageStore) -> None:
         self._store = store
         self.items: list[str] = []
+        self.started = time.time()
 
     def add(self, item: str) -> None:
         with self._store.lock:
@@ -80,6 +89,7 @@ class ImageStore:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.leases: Counter[str] = Counter()
+        self.active_leases: list[Lease] = []
 
     # Start-up
 
@@ -89,7 +99,10 @@ class ImageStore:
         tmp_layers = self.layers.cleanup_incomplete()
         spooled = 0
         for entry in self.tmp_dir.iterdir():
-            entry.unlink(missing_ok=True)
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
             spooled += 1
         removed = self.gc()
         if ingest or tmp_layers or spooled or removed:
@@ -107,10 +120,13 @@ class ImageStore:
     @contextlib.contextmanager
     def lease(self) -> Iterator[Lease]:
         lease = Lease(self)
+        with self.lock:
+            self.active_leases.append(lease)
         try:
             yield lease
         finally:
             with self.lock:
+                self.active_leases.remove(lease)
                 self.leases.subtract(lease.items)
                 self.leases += Counter()  # drop zero counts
 
@@ -192,6 +208,7 @@ class ImageStore:
     ) -> list[str]:
         """Name a fully stored image (blobs and layers all present); returns displaced image IDs."""
         when = now_rfc3339()
+        syncfs(self.content.root)
         with self.lock:
             displaced = []
             if names:
@@ -255,17 +272,31 @@ class ImageStore:
         with self.lock:
             blobs, chains = self.referenced()
             held = set(self.leases)
+            cutoff = min((lease.started for lease in self.active_leases), default=None)
             removed: list[str] = []
             for digest in self.content.digests() - blobs - held:
-                self.content.delete(digest)
+                if not _changed_since(self.content.path(digest), cutoff):
+                    self.content.delete(digest)
             for layer in self.layers.list():
-                if layer.chain_id not in chains and layer.chain_id not in held:
+                if layer.chain_id in chains or layer.chain_id in held:
+                    continue
+                if not _changed_since(self.layers.diff_dir(layer.chain_id).parent, cutoff):
                     self.layers.remove(layer.chain_id)
                     removed.append(layer.chain_id)
             return removed
 
     def layer(self, chain: str) -> LayerRecord | None:
         return self.layers.get(chain)
+
+
+def _changed_since(path: Path, cutoff: float | None) -> bool:
+    """Whether `path` was written or renamed after `cutoff` (one second of clock slack)."""
+    if cutoff is None:
+        return False
+    try:
+        return path.stat().st_ctime >= cutoff - 1
+    except FileNotFoundError:
+        return False
 
 
 def _familiar_or_raw(ref: str) -> str:

@@ -25,7 +25,6 @@ from jockerd.imagestore.layers import chain_id, detect_compression
 from jockerd.imagestore.reference import (
     Reference,
     parse_reference,
-    parse_repository,
     valid_tag,
 )
 from jockerd.imagestore.store import Image, ImageStore, now_rfc3339
@@ -41,11 +40,7 @@ from jockerd.models.docker.image import (
     RootFS,
 )
 from jockerd.models.oci.image import (
-    MEDIA_TYPE_IMAGE_CONFIG,
-    MEDIA_TYPE_IMAGE_MANIFEST,
     Descriptor,
-    Manifest,
-    dump,
 )
 from jockerd.services.changes import apply_changes
 
@@ -528,16 +523,19 @@ def _matching_name(name: str, names: list[str]) -> str | None:
 
 
 def _tag_reference(repo: str, tag: str) -> Reference:
-    """`POST /images/{name}/tag` and import's `repo`/`tag`: the tag may ride inside `repo`."""
+    """`POST /images/{name}/tag` and import's `repo`/`tag`: the tag may ride inside `repo`.
+
+    As dockerd does, an explicit `tag` replaces any tag given inside `repo`.
+    """
     if not repo:
         raise InvalidParameterError("repository name must have at least one component")
-    if tag:
-        if not valid_tag(tag):
-            raise InvalidParameterError(f"invalid tag format: {tag}")
-        return parse_repository(repo).with_tag(tag)
     ref = parse_reference(repo)
     if ref.digest:
         raise InvalidParameterError("refusing to create a tag with a digest reference")
+    if tag:
+        if not valid_tag(tag):
+            raise InvalidParameterError(f"invalid tag format: {tag}")
+        return ref.with_tag(tag)
     return ref
 
 
@@ -602,23 +600,10 @@ def _import_layer(
             "rootfs": {"type": "layers", "diff_ids": [record.diff_id]},
         }
         config_bytes = json.dumps(config, separators=(",", ":")).encode()
-        config_digest = store.content.put(config_bytes)
-        lease.add(config_digest)
-        manifest = Manifest(
-            config=Descriptor(
-                media_type=MEDIA_TYPE_IMAGE_CONFIG, digest=config_digest, size=len(config_bytes)
-            ),
-            layers=[
-                Descriptor(
-                    media_type=archive.MEDIA_TYPE_BY_COMPRESSION[compression], digest=layer_digest, size=size
-                )
-            ],
+        config_digest = archive.put_leased(store, lease, config_bytes)
+        layer = Descriptor(
+            media_type=archive.MEDIA_TYPE_BY_COMPRESSION[compression], digest=layer_digest, size=size
         )
-        manifest_bytes = json.dumps(dump(manifest), separators=(",", ":")).encode()
-        manifest_digest = store.content.put(manifest_bytes)
-        lease.add(manifest_digest)
-        descriptor = Descriptor(
-            media_type=MEDIA_TYPE_IMAGE_MANIFEST, digest=manifest_digest, size=len(manifest_bytes)
-        )
+        descriptor = archive.put_manifest(store, lease, config_digest, len(config_bytes), [layer])
         store.commit_image(descriptor, config_digest, [target] if target else [], lease)
     return config_digest

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from jockerd import API_VERSION, MIN_API_VERSION, __version__
-from jockerd.config import DaemonConfig
 from jockerd.models.docker.system import (
     ComponentVersion,
     IndexInfo,
@@ -21,6 +20,7 @@ from jockerd.models.docker.system import (
     SystemVersion,
 )
 from jockerd.services.images import ImageService
+from jockerd.store.atomic import write_bytes
 
 ARCH_NAMES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 
@@ -74,16 +74,16 @@ def engine_id(data_root: Path) -> str:
         import uuid
 
         value = str(uuid.uuid4())
-        path.write_text(value + "\n")
+        write_bytes(path, f"{value}\n".encode())
         return value
 
 
 class SystemService:
-    def __init__(self, config: DaemonConfig, images: ImageService) -> None:
-        self.config = config
+    def __init__(self, data_root: Path, images: ImageService) -> None:
+        self.data_root = data_root
         self.images = images
         self.started = datetime.now(UTC)
-        self.id = engine_id(config.data_root)
+        self.id = engine_id(data_root)
 
     async def version(self) -> SystemVersion:
         uname = os.uname()
@@ -113,7 +113,7 @@ class SystemService:
     async def info(self) -> SystemInfo:
         images = await self.images.list(all=True, filters={})
         pretty, version_id = await asyncio.to_thread(operating_system)
-        backing = await asyncio.to_thread(_fs_type, str(self.config.data_root))
+        backing = await asyncio.to_thread(_fs_type, str(self.data_root))
         return SystemInfo(
             id=self.id,
             images=len(images),
@@ -129,7 +129,7 @@ class SystemService:
             architecture=os.uname().machine,
             ncpu=os.cpu_count() or 1,
             mem_total=await asyncio.to_thread(mem_total),
-            docker_root_dir=str(self.config.data_root),
+            docker_root_dir=str(self.data_root),
             name=socket.gethostname(),
             server_version=__version__,
             n_fd=len(os.listdir("/proc/self/fd")),

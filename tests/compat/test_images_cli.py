@@ -82,7 +82,9 @@ def test_save_then_load_back(loaded, busybox_archive, tmp_path):
         names = set(tar.getnames())
         index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
     assert {"manifest.json", "index.json", "oci-layout"} <= names
-    assert index["manifests"][0]["annotations"]["io.containerd.image.name"] == "docker.io/library/busybox:latest"
+    assert (
+        index["manifests"][0]["annotations"]["io.containerd.image.name"] == "docker.io/library/busybox:latest"
+    )
     loaded.docker_ok("rmi", "busybox")
     assert loaded.docker_ok("images", "-q") == ""
     assert loaded.docker_ok("load", "-i", str(saved)) == "Loaded image: busybox:latest\n"
@@ -164,8 +166,17 @@ def test_import_with_changes(jockerd, busybox_archive, tmp_path):
             for member in inner.getmembers():
                 dst.addfile(member, inner.extractfile(member) if member.isfile() else None)
     out = jockerd.docker_ok(
-        "import", "-c", 'CMD ["sh"]', "-c", "ENV A=1", "-c", "WORKDIR /tmp", "-m", "jtr import",
-        str(rootfs), "jtr/imported:v1",
+        "import",
+        "-c",
+        'CMD ["sh"]',
+        "-c",
+        "ENV A=1",
+        "-c",
+        "WORKDIR /tmp",
+        "-m",
+        "jtr import",
+        str(rootfs),
+        "jtr/imported:v1",
     )
     assert out.startswith("sha256:") and len(out.strip()) == 71
     image = json.loads(jockerd.docker_ok("image", "inspect", "jtr/imported:v1"))[0]
@@ -184,7 +195,9 @@ def test_import_with_changes(jockerd, busybox_archive, tmp_path):
 
 
 def test_prune_dangling_then_all(loaded, tmp_path):
-    other = layered_image(tmp_path / "other.tar", [[("file", "hello", "world")]], tag="busybox:latest", busybox=True)
+    other = layered_image(
+        tmp_path / "other.tar", [[("file", "hello", "world")]], tag="busybox:latest", busybox=True
+    )
     loaded.docker_ok("load", "-i", str(other.path))
     rows = loaded.docker_ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
     assert sorted(rows) == ["<none>:<none>", "busybox:latest"]
@@ -200,8 +213,11 @@ def test_prune_dangling_then_all(loaded, tmp_path):
 
 def test_image_list_filters(loaded, tmp_path):
     labelled = layered_image(
-        tmp_path / "l.tar", [[("file", "x", "y")]], tag="jtr/labelled:v1",
-        config={"Labels": {"jtr": "1"}, "Cmd": ["sh"]}, busybox=True,
+        tmp_path / "l.tar",
+        [[("file", "x", "y")]],
+        tag="jtr/labelled:v1",
+        config={"Labels": {"jtr": "1"}, "Cmd": ["sh"]},
+        busybox=True,
     )
     loaded.docker_ok("load", "-i", str(labelled.path))
     fmt = ("--format", "{{.Repository}}:{{.Tag}}")

@@ -1,0 +1,460 @@
+"""The allowed import graph of DESIGN.md §5.2, checked by parsing every module with `ast`.
+
+Nothing is imported or executed: each file under jockerd/ and jocker_cli/ is parsed and every
+import it contains is collected, wherever it sits (module level, inside a function, under
+`if TYPE_CHECKING:`, in a try block) plus `importlib.import_module("x")` and `__import__("x")`
+with a literal name. A type-only import is still a dependency of the design, so it counts.
+
+Each package has a rule with two halves, as in the §5.2 table:
+- `may`: the jockerd packages it may import (its own is always allowed); anything else in
+  jockerd is a violation. `jockerd` itself (constants only, see test_leaf_modules) is allowed
+  where `allow_root` is set.
+- `must_not`: modules it must never import, stdlib and third-party included (prefix match:
+  "aiohttp.web" covers `from aiohttp import web`).
+Optionally `third_party`/`stdlib` narrow what else may be imported at all.
+
+Rules for packages that do not exist yet (bundle, driver, shim, runtime) pass vacuously until
+they do. The `store` row is not in the §5.2 table: it is inferred from §5.1 (store/ sits beside
+imagestore, under services). `jockerd.__main__`, `server` and `daemon` are composition roots and
+may import anything in jockerd.
+
+A violation found in the current code is listed once in KNOWN_VIOLATIONS with the reason; the
+package test ignores exactly that import, and test_known_violation shows it as an xfail until the
+code is fixed, when the strict xfail turns into a failure asking for the entry to be removed.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE_PACKAGES = ("jockerd", "jocker_cli")
+
+
+@dataclass(frozen=True)
+class Rule:
+    package: str
+    may: tuple[str, ...] = ()
+    must_not: tuple[str, ...] = ()
+    allow_root: bool = True
+    third_party: frozenset[str] | None = None  # None: any third-party package
+    stdlib: frozenset[str] | None = None  # None: any stdlib module
+
+
+ENGINE = ("jockerd.bundle", "jockerd.driver", "jockerd.shim", "jockerd.runtime")
+RULES = (
+    Rule(
+        "jockerd.models",
+        may=(),
+        must_not=("os", "pathlib", "subprocess", "aiohttp", "aiofiles"),
+        allow_root=False,
+        third_party=frozenset({"pydantic"}),
+        # "stdlib typing" (§5.2), plus enum for the StrEnums of §6 and datetime for timestamps.
+        stdlib=frozenset({"__future__", "typing", "collections", "enum", "datetime"}),
+    ),
+    Rule(
+        "jockerd.api",
+        may=("jockerd.models", "jockerd.errors", "jockerd.ids"),
+        must_not=(
+            "os",
+            "pathlib",
+            "subprocess",
+            "ctypes",
+            "shutil",
+            "tempfile",
+            "aiofiles",
+            "jockerd.services",
+            "jockerd.store",
+            "jockerd.imagestore",
+            *ENGINE,
+        ),
+        # multidict and yarl are aiohttp's own request types (request.query, request.url).
+        third_party=frozenset({"aiohttp", "pydantic", "multidict", "yarl"}),
+    ),
+    Rule(
+        "jockerd.services",
+        may=(
+            "jockerd.models",
+            "jockerd.errors",
+            "jockerd.ids",
+            "jockerd.store",
+            "jockerd.imagestore",
+            "jockerd.bundle",
+            "jockerd.driver",
+        ),
+        must_not=("jockerd.api", "aiohttp.web", "jockerd.runtime", "jockerd.shim"),
+    ),
+    Rule(
+        "jockerd.imagestore",
+        # ids and store.atomic are named leaf modules (DESIGN §4 sizing guide), not layers.
+        may=("jockerd.models", "jockerd.errors", "jockerd.ids", "jockerd.store.atomic"),
+        must_not=(
+            "jockerd.services",
+            "jockerd.api",
+            "jockerd.bundle",
+            "jockerd.driver",
+            "jockerd.runtime",
+            "jockerd.shim",
+            "aiohttp.web",
+        ),
+    ),
+    Rule(
+        "jockerd.store",
+        may=("jockerd.models", "jockerd.errors", "jockerd.ids"),
+        must_not=("jockerd.api", "jockerd.services", "jockerd.imagestore", *ENGINE, "aiohttp"),
+    ),
+    Rule(
+        "jockerd.bundle",
+        may=("jockerd.models", "jockerd.errors"),
+        must_not=("jockerd.services", "jockerd.driver", "jockerd.runtime", "aiohttp"),
+        third_party=frozenset({"pydantic"}),
+    ),
+    Rule(
+        "jockerd.driver",
+        may=("jockerd.models", "jockerd.errors"),
+        must_not=("jockerd.services", "jockerd.api", "jockerd.runtime", "aiohttp.web"),
+    ),
+    Rule(
+        "jockerd.shim",
+        may=("jockerd.models", "jockerd.driver.oci_runtime", "jockerd.runtime.linux"),
+        must_not=("jockerd.services", "jockerd.api", "jockerd.imagestore"),
+    ),
+    Rule(
+        "jockerd.runtime",
+        may=("jockerd.models.oci",),
+        must_not=("aiohttp", "aiofiles", "jockerd.services", "jockerd.api", "jockerd.driver", "jockerd.shim"),
+        third_party=frozenset({"pydantic"}),
+    ),
+    Rule("jocker_cli", may=("jockerd.models",), allow_root=False),
+)
+# Leaves: everything may import them, so they import nothing from jockerd themselves.
+LEAF_MODULES = ("jockerd.errors", "jockerd.ids", "jockerd.config")
+COMPOSITION_ROOTS = ("jockerd.__main__", "jockerd.server", "jockerd.daemon")
+# Test-only code never becomes a dependency of what ships.
+NEVER_IMPORTED = ("tests", "images", "conftest")
+# House rule 6: runtime/linux is the only libc doorway.
+LIBC_DOORWAY = "jockerd.runtime.linux"
+
+# (file, imported module) → why it is allowed for now. Keep each entry until the code is fixed.
+KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
+    ("jockerd/imagestore/layers.py", "ctypes"): (
+        "openat2(2) and syncfs(2) through ctypes outside runtime/linux, the only libc doorway "
+        "(house rule 6); imagestore may not import runtime, so the doorway or §5.2 must move"
+    ),
+    ("jockerd/store/atomic.py", "ctypes"): (
+        "syncfs(2) through ctypes outside runtime/linux, the only libc doorway (house rule 6)"
+    ),
+}
+
+
+# -- collecting imports --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Import:
+    line: int
+    names: tuple[str, ...]  # the module, and for `from m import a` also "m.a" (a may be a submodule)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve_relative(module: str | None, level: int, current: str, is_package: bool) -> str:
+    if not level:
+        return module or ""
+    base = current.split(".")
+    if not is_package:
+        base.pop()
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def _literal_import(node: ast.Call) -> str | None:
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name not in ("import_module", "__import__") or not node.args:
+        return None
+    first = node.args[0]
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
+def collect_imports(source: str, current: str, *, is_package: bool = False) -> Iterator[Import]:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(node.lineno, (alias.name,))
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve_relative(node.module, node.level, current, is_package)
+            yield Import(node.lineno, (base, *(f"{base}.{a.name}" for a in node.names if a.name != "*")))
+        elif isinstance(node, ast.Call) and (literal := _literal_import(node)):
+            yield Import(node.lineno, (literal,))
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    path: Path
+
+    @property
+    def relpath(self) -> str:
+        return self.path.relative_to(REPO).as_posix()
+
+    def imports(self) -> list[Import]:
+        return list(
+            collect_imports(self.path.read_text(), self.name, is_package=self.path.name == "__init__.py")
+        )
+
+
+def all_modules() -> list[Module]:
+    return [
+        Module(module_name(path), path)
+        for package in SOURCE_PACKAGES
+        for path in sorted((REPO / package).rglob("*.py"))
+    ]
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def _is_module(name: str) -> bool:
+    relative = Path(*name.split("."))
+    return (REPO / relative.with_suffix(".py")).is_file() or (REPO / relative / "__init__.py").is_file()
+
+
+def _internal_targets(imp: Import) -> list[str]:
+    """The jockerd/jocker_cli modules an import loads: "m.a" when `a` is a submodule, else "m"."""
+    base = imp.names[0]
+    if base.split(".")[0] not in SOURCE_PACKAGES:
+        return []
+    submodules = [n for n in imp.names[1:] if _is_module(n)]
+    has_attributes = len(submodules) < len(imp.names) - 1 or len(imp.names) == 1
+    return [*submodules, *([base] if has_attributes else [])]
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+# -- checking ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Violation:
+    relpath: str
+    line: int
+    module: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.relpath}:{self.line}: imports {self.module}: {self.why}"
+
+
+def check_rule(module: Module, rule: Rule, imports: list[Import] | None = None) -> list[Violation]:
+    out = []
+    own = rule.package
+    allowed = (own, *rule.may)
+    for imp in module.imports() if imports is None else imports:
+        base = imp.names[0]
+        if _top(base) in SOURCE_PACKAGES:
+            for target in _internal_targets(imp):
+                if target == "jockerd" and rule.allow_root:
+                    continue
+                if not any(_within(target, a) for a in allowed):
+                    why = f"{own} may import only {', '.join(allowed)} from jockerd (DESIGN §5.2)"
+                    out.append(Violation(module.relpath, imp.line, target, why))
+        for name in imp.names:
+            bad = next((p for p in rule.must_not if _within(name, p)), None)
+            if bad is not None:
+                out.append(
+                    Violation(module.relpath, imp.line, name, f"{own} must not import {bad} (DESIGN §5.2)")
+                )
+                break
+        if _top(base) in SOURCE_PACKAGES or not base:
+            continue
+        if _top(base) in sys.stdlib_module_names:
+            if rule.stdlib is not None and _top(base) not in rule.stdlib:
+                why = f"{own} may use only {', '.join(sorted(rule.stdlib))} from the stdlib"
+                out.append(Violation(module.relpath, imp.line, base, why))
+        elif rule.third_party is not None and _top(base) not in rule.third_party:
+            why = f"{own} may use only {', '.join(sorted(rule.third_party))} outside the stdlib"
+            out.append(Violation(module.relpath, imp.line, base, why))
+    return _dedupe(out)
+
+
+def _dedupe(violations: list[Violation]) -> list[Violation]:
+    return list(dict.fromkeys(violations))
+
+
+def rule_for(name: str) -> Rule | None:
+    matches = [r for r in RULES if _within(name, r.package)]
+    return max(matches, key=lambda r: len(r.package)) if matches else None
+
+
+def unexpected(violations: list[Violation]) -> list[Violation]:
+    return [v for v in violations if (v.relpath, v.module) not in KNOWN_VIOLATIONS]
+
+
+def format_violations(violations: list[Violation]) -> str:
+    return "\n".join(str(v) for v in violations)
+
+
+MODULES = all_modules()
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.package)
+def test_package_imports(rule: Rule) -> None:
+    violations = [v for m in MODULES if rule_for(m.name) is rule for v in check_rule(m, rule)]
+    assert not unexpected(violations), "\n" + format_violations(unexpected(violations))
+
+
+def test_every_module_is_covered() -> None:
+    """A new top-level module must get a rule (or be declared a leaf or a composition root)."""
+    known = (*LEAF_MODULES, *COMPOSITION_ROOTS, "jockerd")
+    uncovered = [m.relpath for m in MODULES if rule_for(m.name) is None and m.name not in known]
+    assert not uncovered, f"modules without a layering rule: {uncovered}"
+
+
+def test_leaf_modules() -> None:
+    """jockerd/__init__.py holds constants only; errors, ids and config import nothing from jockerd."""
+    root = next(m for m in MODULES if m.name == "jockerd")
+    assert [i.names[0] for i in root.imports() if i.names[0] != "__future__"] == []
+    violations = []
+    for module in (m for m in MODULES if m.name in LEAF_MODULES):
+        for imp in module.imports():
+            for target in _internal_targets(imp):
+                why = "a leaf module imports nothing from jockerd"
+                violations.append(Violation(module.relpath, imp.line, target, why))
+    assert not unexpected(violations), "\n" + format_violations(unexpected(violations))
+
+
+def test_test_code_is_never_imported() -> None:
+    violations = [
+        Violation(m.relpath, imp.line, imp.names[0], "shipped code never imports test-only packages")
+        for m in MODULES
+        for imp in m.imports()
+        if any(_within(imp.names[0], p) for p in NEVER_IMPORTED)
+    ]
+    violations += [
+        Violation(m.relpath, imp.line, imp.names[0], "the daemon never imports the CLI")
+        for m in MODULES
+        if _within(m.name, "jockerd")
+        for imp in m.imports()
+        if _within(imp.names[0], "jocker_cli")
+    ]
+    assert not violations, "\n" + format_violations(violations)
+
+
+def test_libc_only_through_the_doorway() -> None:
+    """House rule 6: ctypes (libc) is used only under jockerd/runtime/linux/."""
+    violations = [
+        Violation(m.relpath, imp.line, "ctypes", f"libc is reached only through {LIBC_DOORWAY}")
+        for m in MODULES
+        if not _within(m.name, LIBC_DOORWAY)
+        for imp in m.imports()
+        if _within(imp.names[0], "ctypes")
+    ]
+    assert not unexpected(violations), "\n" + format_violations(unexpected(violations))
+
+
+@pytest.mark.parametrize(
+    ("relpath", "imported"),
+    [
+        pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=why))
+        for key, why in KNOWN_VIOLATIONS.items()
+    ],
+    ids=[f"{path}->{name}" for path, name in KNOWN_VIOLATIONS],
+)
+def test_known_violation(relpath: str, imported: str) -> None:
+    """Fails (xfail) while the allowlisted import is still there; remove the entry once it is gone."""
+    module = next(m for m in MODULES if m.relpath == relpath)
+    present = [
+        imp.line
+        for imp in module.imports()
+        if any(_within(name, imported) for name in (*imp.names, *_internal_targets(imp)))
+    ]
+    assert not present, f"{relpath} still imports {imported} (line {present[0]})"
+
+
+# -- the checker itself --------------------------------------------------------------------------
+
+
+def test_collector_sees_every_import_form() -> None:
+    source = "\n".join(
+        [
+            "from __future__ import annotations",
+            "import os, json as j",
+            "from . import middleware",
+            "from ..store import atomic",
+            "from jockerd.errors import NotFoundError",
+            "from typing import TYPE_CHECKING",
+            "if TYPE_CHECKING:",
+            "    from jockerd.services.images import ImageService",
+            "def late():",
+            "    import subprocess",
+            "    importlib.import_module('jockerd.imagestore.store')",
+            "    __import__('ctypes')",
+        ]
+    )
+    found = [i.names for i in collect_imports(source, "jockerd.api.app")]
+    assert ("os",) in found and ("json",) in found
+    assert ("jockerd.api", "jockerd.api.middleware") in found
+    assert ("jockerd.store", "jockerd.store.atomic") in found
+    assert ("jockerd.services.images", "jockerd.services.images.ImageService") in found
+    assert ("subprocess",) in found and ("ctypes",) in found
+    assert ("jockerd.imagestore.store",) in found
+    # In a package's __init__, one dot is the package itself.
+    assert [i.names for i in collect_imports("from . import app", "jockerd.api", is_package=True)] == [
+        ("jockerd.api", "jockerd.api.app")
+    ]
+
+
+def test_checker_catches_violations() -> None:
+    api = next(r for r in RULES if r.package == "jockerd.api")
+    fake = Module("jockerd.api.fake", REPO / "jockerd/api/fake.py")
+    source = "\n".join(
+        [
+            "import os",
+            "from pathlib import Path",
+            "from jockerd.store import atomic",
+            "from jockerd.imagestore.store import ImageStore",
+            "from jockerd import API_VERSION",
+            "from jockerd.errors import NotFoundError",
+            "from aiohttp import web",
+            "import requests",
+        ]
+    )
+    found = check_rule(fake, api, list(collect_imports(source, fake.name)))
+    assert {(v.line, v.module) for v in found} >= {
+        (1, "os"),
+        (2, "pathlib"),
+        (3, "jockerd.store.atomic"),
+        (4, "jockerd.imagestore.store"),
+        (8, "requests"),
+    }
+    assert not [v for v in found if v.line in (5, 6, 7)], "root constants, errors and aiohttp are allowed"
+
+    services = next(r for r in RULES if r.package == "jockerd.services")
+    web = check_rule(fake, services, list(collect_imports("from aiohttp import web", fake.name)))
+    assert [v.module for v in web] == ["aiohttp.web"]
+    client = check_rule(fake, services, list(collect_imports("from aiohttp import ClientSession", fake.name)))
+    assert client == []
+
+    models = next(r for r in RULES if r.package == "jockerd.models")
+    bad = check_rule(
+        fake, models, list(collect_imports("import json\nfrom jockerd import API_VERSION", fake.name))
+    )
+    assert {v.module for v in bad} == {"json", "jockerd"}
