@@ -336,14 +336,11 @@ def _validate_config(config: bytes) -> dict[str, Any]:
 
 
 def progress_bar(current: int, total: int, width: int = 50) -> str:
-    """Docker's textual progress bar: `[====>     ]  1.2MB/3.4MB`."""
+    """Docker's textual progress bar (jsonmessage): `[=====>     ]  1.2MB/3.4MB`."""
     if total <= 0:
-        return f"{human_size(current)}"
+        return f"{human_size(current):>8}"
     filled = min(width, int(width * current / total))
-    bar = "=" * filled
-    if filled < width:
-        bar = bar[:-1] + ">" if filled else ">"
-    return f"[{bar.ljust(width)}] {human_size(current)}/{human_size(total)}"
+    return f"[{'=' * filled}>{' ' * (width - filled)}] {human_size(current):>8}/{human_size(total)}"
 
 
 def human_size(size: float) -> str:

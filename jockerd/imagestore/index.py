@@ -91,7 +91,7 @@ class ImageIndex:
 
     # Mutations (in memory; call save() after)
 
-    def set_name(self, name: str, target: Descriptor, image_id: str, when: str) -> str | None:
+    def set_name(self, name: str, target: Descriptor, image_id: str, when: str | None) -> str | None:
         """Point `name` at an image; returns the image ID it pointed at before, if another.
 
         The previous image keeps a dangling entry if this was its last name; the new image

@@ -143,7 +143,8 @@ class ImageStore:
             records = self.index.by_image(image_id)
             if not records:
                 raise no_such_image(image_id)
-            names = [r.name for r in records if r.name]
+            # Docker lists an image's references sorted by their full string (lexicalRefs).
+            names = sorted(r.name for r in records if r.name)
             record = records[0]
             tag_times = [r.last_tag_time for r in records if r.last_tag_time]
         manifest = self.read_manifest(record.target)
@@ -204,10 +205,20 @@ class ImageStore:
     # Writing
 
     def commit_image(
-        self, target: Descriptor, image_id: str, names: list[Reference], lease: Lease
+        self,
+        target: Descriptor,
+        image_id: str,
+        names: list[Reference],
+        lease: Lease,
+        *,
+        tagged: bool = False,
     ) -> list[str]:
-        """Name a fully stored image (blobs and layers all present); returns displaced image IDs."""
-        when = now_rfc3339()
+        """Name a fully stored image (blobs and layers all present); returns displaced image IDs.
+
+        `tagged` records a LastTagTime, as Docker does for `docker tag` and `docker import`
+        but not for `docker load`.
+        """
+        when = now_rfc3339() if tagged else None
         syncfs(self.content.root)
         with self.lock:
             displaced = []

@@ -139,7 +139,9 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
         rest = tail[0] if tail else ""
         verb = instruction.upper()
         if verb not in ALLOWED:
-            raise InvalidParameterError(f"{instruction} is not a valid change command")
+            raise InvalidParameterError(
+                f"{instruction.lower()} is not a valid change command"
+            )  # dockerd lowercases
         _apply(out, verb, rest)
         if verb == "CMD":
             cmd_set = True

@@ -30,6 +30,7 @@ from jockerd.imagestore.reference import (
 from jockerd.imagestore.store import Image, ImageStore, now_rfc3339
 from jockerd.models.docker.common import Filters
 from jockerd.models.docker.image import (
+    LEGACY_CONTAINER_CONFIG,
     GraphDriverData,
     HistoryResponseItem,
     ImageDeleteResponseItem,
@@ -97,10 +98,18 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
+def _tag_matches(tag: str, patterns: list[re.Pattern[str]]) -> bool:
+    """With a reference filter, Docker lists only the tags that match it."""
+    if not patterns:
+        return True
+    name = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
+    return any(p.match(tag) or p.match(name) for p in patterns)
+
+
 def _check_filters(filters: Filters, allowed: set[str]) -> None:
     for key in filters:
         if key not in allowed:
-            raise InvalidParameterError(f"invalid filter '{key}'")
+            raise InvalidParameterError(f"Invalid filter '{key}'")
 
 
 def _labels(image: Image) -> dict[str, str]:
@@ -174,10 +183,11 @@ class ImageService:
         _check_filters(filters, LIST_FILTERS)
         images = await asyncio.to_thread(self.store.images)
         images = await self._filter(images, filters)
+        patterns = [_glob(p) for p in filters.get("reference", [])]
         out = [
             ImageSummary(
                 id=image.id,
-                repo_tags=self._familiar_tags(image),
+                repo_tags=[t for t in self._familiar_tags(image) if _tag_matches(t, patterns)],
                 repo_digests=self._familiar_digests(image),
                 created=_created_seconds(image.config),
                 size=self._size(image),
@@ -539,30 +549,9 @@ def _tag_reference(repo: str, tag: str) -> Reference:
     return ref
 
 
-_IMAGE_CONFIG_DEFAULTS: dict[str, Any] = {
-    "Hostname": "",
-    "Domainname": "",
-    "User": "",
-    "AttachStdin": False,
-    "AttachStdout": False,
-    "AttachStderr": False,
-    "Tty": False,
-    "OpenStdin": False,
-    "StdinOnce": False,
-    "Env": None,
-    "Cmd": None,
-    "Image": "",
-    "Volumes": None,
-    "WorkingDir": "",
-    "Entrypoint": None,
-    "OnBuild": None,
-    "Labels": None,
-}
-
-
 def _image_config(section: dict[str, Any]) -> dict[str, Any]:
     """The image's `config` as Docker's inspect shows it: every field present, even when empty."""
-    return {**_IMAGE_CONFIG_DEFAULTS, **section}
+    return {**LEGACY_CONTAINER_CONFIG, **section}
 
 
 def _import_layer(
@@ -605,5 +594,5 @@ def _import_layer(
             media_type=archive.MEDIA_TYPE_BY_COMPRESSION[compression], digest=layer_digest, size=size
         )
         descriptor = archive.put_manifest(store, lease, config_digest, len(config_bytes), [layer])
-        store.commit_image(descriptor, config_digest, [target] if target else [], lease)
+        store.commit_image(descriptor, config_digest, [target] if target else [], lease, tagged=True)
     return config_digest

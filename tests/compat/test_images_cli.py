@@ -191,7 +191,7 @@ def test_import_with_changes(jockerd, busybox_archive, tmp_path):
     assert stdin.returncode == 0, stdin.stderr
     bad = jockerd.docker("import", "-c", "FOO bar", str(rootfs), "jtr/imported:v3")
     assert bad.returncode == 1
-    assert "FOO is not a valid change command" in bad.stderr
+    assert "foo is not a valid change command" in bad.stderr
 
 
 def test_prune_dangling_then_all(loaded, tmp_path):
@@ -226,7 +226,7 @@ def test_image_list_filters(loaded, tmp_path):
     assert loaded.docker_ok("images", "jtr/*", *fmt).split() == ["jtr/labelled:v1"]
     bad = loaded.docker("images", "-f", "bogus=1")
     assert bad.returncode == 1
-    assert "invalid filter 'bogus'" in bad.stderr
+    assert "Invalid filter 'bogus'" in bad.stderr
 
 
 def test_system_df(loaded):

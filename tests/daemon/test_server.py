@@ -240,6 +240,17 @@ def test_second_daemon_on_same_data_root_refuses(jockerd, tmp_path):
     jockerd.docker_ok("images")
 
 
+def test_live_pidfile_makes_start_up_fail(jockerd, tmp_path):
+    # Another data root and socket, but the running daemon's exec root and so its pidfile.
+    args = base_args(tmp_path / "second", **{"exec-root": str(jockerd.exec_root)})
+    result, _ = run_jockerd(*args)
+    assert result.returncode == 1
+    assert "pid file found, ensure jockerd is not running" in result.stderr
+    pidfile = jockerd.exec_root / "jockerd.pid"
+    assert pidfile.read_text().strip() == str(jockerd.proc.pid)
+    assert ping(jockerd.sock) == 200
+
+
 def test_stale_socket_is_replaced(daemons):
     daemon = daemons("stale")
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -253,11 +264,11 @@ def test_stale_socket_is_replaced(daemons):
 
 
 def test_live_socket_makes_start_up_fail(jockerd, tmp_path):
-    # Another data root (so the lock is not what stops it) but the same socket and exec root.
+    # Another data root and pidfile (so neither the lock nor the pidfile stops it), same socket.
     args = base_args(
         tmp_path / "intruder",
         host=f"unix://{jockerd.sock}",
-        **{"exec-root": str(jockerd.exec_root)},
+        **{"exec-root": str(jockerd.exec_root), "pidfile": str(tmp_path / "intruder.pid")},
     )
     before = os.lstat(jockerd.sock)
     result, took = run_jockerd(*args)
@@ -490,7 +501,7 @@ def test_malformed_requests_never_kill_the_daemon(jockerd, busybox_archive):
     bad = jockerd.request("GET", "/v1.51/images/json?filters=notjson")
     assert bad.status == 400
     assert bad.headers["content-type"].startswith("application/json")
-    assert "invalid filter" in bad.json()["message"]
+    assert "invalid filter" in bad.json()["message"].lower()
 
     # Connections dropped half-way: no headers end, a chunked load and a sized load cut mid-body.
     cut_short(jockerd.sock, b"GET /_ping HTTP/1.1\r\nHost: x\r\n")

@@ -200,11 +200,11 @@ def test_instructions_are_case_insensitive() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("FOO bar", "FOO is not a valid change command"),
+        ("FOO bar", "foo is not a valid change command"),
         ("foo bar", "foo is not a valid change command"),
-        ("RUN echo", "RUN is not a valid change command"),
-        ("FROM busybox", "FROM is not a valid change command"),
-        ("ADD . /", "ADD is not a valid change command"),
+        ("RUN echo", "run is not a valid change command"),
+        ("FROM busybox", "from is not a valid change command"),
+        ("ADD . /", "add is not a valid change command"),
     ],
 )
 def test_invalid_instruction(change: str, message: str) -> None:

@@ -19,6 +19,7 @@ from jockerd.api.stream import byte_stream, json_lines
 from jockerd.errors import InvalidParameterError, not_implemented
 from jockerd.models.docker.common import Filters
 from jockerd.models.docker.image import (
+    LEGACY_CONTAINER_CONFIG,
     HistoryResponseItem,
     ImageDeleteResponseItem,
     ImageInspect,
@@ -49,6 +50,12 @@ class ImageBackend(Protocol):
 
 IMAGES = web.AppKey("images", ImageBackend)
 routes = web.RouteTableDef()
+
+INSPECT_KEY_ORDER = (
+    "Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Container", "ContainerConfig",
+    "DockerVersion", "Author", "Config", "Architecture", "Variant", "Os", "OsVersion", "Size",
+    "VirtualSize", "GraphDriver", "RootFS", "Metadata",
+)  # fmt: skip
 
 
 @routes.get("/images/json", name="ImageList")
@@ -114,6 +121,15 @@ async def image_inspect(request: web.Request) -> web.Response:
     body = image.model_dump(mode="json", exclude_none=True)
     if not version_at_least(request, "1.44"):
         body["VirtualSize"] = image.size
+    if not version_at_least(request, "1.45"):
+        # Container and ContainerConfig left the API in 1.45; older clients still expect them.
+        body["Container"] = ""
+        body["ContainerConfig"] = dict(LEGACY_CONTAINER_CONFIG)
+    # `docker image inspect` prints the body re-indented in the daemon's key order: keep moby's.
+    order = {key: i for i, key in enumerate(INSPECT_KEY_ORDER)}
+    body = dict(sorted(body.items(), key=lambda item: order.get(item[0], len(order))))
+    if "GraphDriver" in body:
+        body["GraphDriver"] = dict(sorted(body["GraphDriver"].items()))
     return json_response(body)
 
 

@@ -8,6 +8,27 @@ from pydantic import Field
 
 from jockerd.models.base import DockerModel
 
+# The empty container config images carried before API 1.45 (`ContainerConfig`).
+LEGACY_CONTAINER_CONFIG: dict[str, Any] = {
+    "Hostname": "",
+    "Domainname": "",
+    "User": "",
+    "AttachStdin": False,
+    "AttachStdout": False,
+    "AttachStderr": False,
+    "Tty": False,
+    "OpenStdin": False,
+    "StdinOnce": False,
+    "Env": None,
+    "Cmd": None,
+    "Image": "",
+    "Volumes": None,
+    "WorkingDir": "",
+    "Entrypoint": None,
+    "OnBuild": None,
+    "Labels": None,
+}
+
 
 class ImageSummary(DockerModel):
     id: str = Field(alias="Id")
