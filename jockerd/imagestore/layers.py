@@ -22,7 +22,6 @@ On-disk layout (DESIGN §5.4):
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import functools
@@ -48,6 +47,7 @@ from typing import IO, BinaryIO, TypeVar, cast
 
 import zstandard
 
+from jockerd import hostfs
 from jockerd.errors import InternalError, InvalidParameterError, NotFoundError, UnsupportedError
 
 log = logging.getLogger(__name__)
@@ -62,18 +62,13 @@ PAX_XATTR_PREFIX = "SCHILY.xattr."
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
-# openat2(2), Linux >= 5.6. Syscalls added since 5.1 share one number on every architecture but
-# alpha, so 437 holds for x86_64 and aarch64 alike.
-SYS_OPENAT2 = 437
-RESOLVE_NO_MAGICLINKS = 0x02
-RESOLVE_IN_ROOT = 0x10
 # FS_IOC_GETFLAGS/SETFLAGS are _IOR/_IOW('f', 1/2, long): these values are for 64-bit longs.
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_IMMUTABLE_FL = 0x10
 FS_APPEND_FL = 0x20
 
-_RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+_RESOLVE = hostfs.RESOLVE_IN_ROOT | hostfs.RESOLVE_NO_MAGICLINKS
 _DIR_PATH = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 _DIR_READ = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -83,7 +78,6 @@ _SUPPORTED_TYPES = frozenset(
     {*_REGULAR_TYPES, *_NODE_TYPES, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE}
 )
 _CHUNK = 1 << 20
-_OPENAT2_RETRIES = 16
 # Failures of the host rather than of the layer: they stay OSErrors (a 500), not LayerErrors (a 400).
 _HOST_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE}
@@ -118,40 +112,8 @@ class LayerRecord:
     tar_size: int
 
 
-# -- openat2 and friends through ctypes: the stdlib has no binding for them ------------------------
-
-
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
-
-
-_libc = ctypes.CDLL("libc.so.6", use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_libc.syncfs.argtypes = [ctypes.c_int]
-
-
 def _openat2(dir_fd: int, path: str, flags: int, resolve: int = _RESOLVE) -> int:
-    """openat2(2); raises OSError like os.open does.
-
-    EAGAIN is retried: with RESOLVE_IN_ROOT the kernel returns it when a rename raced the lookup.
-    """
-    how = _OpenHow(flags, 0, resolve)
-    raw = os.fsencode(path)
-    attempts = 0
-    while True:
-        fd = _libc.syscall(
-            ctypes.c_long(SYS_OPENAT2),
-            ctypes.c_int(dir_fd),
-            ctypes.c_char_p(raw),
-            ctypes.byref(how),
-            ctypes.c_size_t(ctypes.sizeof(how)),
-        )
-        if fd >= 0:
-            return int(fd)
-        err = ctypes.get_errno()
-        attempts += 1
-        if err not in (errno.EAGAIN, errno.EINTR) or attempts >= _OPENAT2_RETRIES:
-            raise OSError(err, os.strerror(err), path)
+    return hostfs.openat2(dir_fd, path, flags, resolve)
 
 
 @functools.cache
@@ -169,17 +131,6 @@ def check_openat2() -> None:
         raise
     finally:
         os.close(root)
-
-
-def _syncfs(path: Path) -> None:
-    """Flush the filesystem holding `path`, so a published layer never has unwritten file data."""
-    fd = os.open(path, _DIR_READ)
-    try:
-        if _libc.syncfs(fd) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), str(path))
-    finally:
-        os.close(fd)
 
 
 # -- compression and hashing ------------------------------------------------------------------------
@@ -792,8 +743,9 @@ class LayerStore:
             existing = self.get(record.chain_id)
             if existing is not None:
                 return existing
+            # No flush here: ImageStore.commit_image flushes the filesystem once before the
+            # index names an image, and a layer no image names is collected at start-up.
             _write_json(work / "layer.json", asdict(record))
-            _syncfs(work)
             try:
                 os.rename(work, self._layer_dir(record.chain_id))
             except OSError as e:
@@ -808,7 +760,10 @@ class LayerStore:
             return record
         finally:
             if not published:
-                _rmtree(work)
+                try:
+                    _rmtree(work)
+                except OSError:  # do not hide why the layer failed; startup cleanup retries
+                    log.exception("cannot remove %s", work)
 
     def remove(self, chain_id: str) -> None:
         """Delete a layer; first renamed to tmp-*, so a crash midway never leaves half a layer."""

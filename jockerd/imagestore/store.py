@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jockerd import hostfs
 from jockerd.errors import ConflictError, InvalidParameterError, no_such_image
 from jockerd.ids import resolve_prefix
 from jockerd.imagestore.content import ContentStore
@@ -28,7 +29,6 @@ from jockerd.imagestore.index import ImageIndex, ImageRecord
 from jockerd.imagestore.layers import LayerRecord, LayerStore, chain_id
 from jockerd.imagestore.reference import Reference, is_sha256_digest, parse_reference
 from jockerd.models.oci.image import Descriptor, Manifest
-from jockerd.store.atomic import syncfs
 
 log = logging.getLogger("jockerd.imagestore")
 
@@ -219,7 +219,7 @@ class ImageStore:
         but not for `docker load`.
         """
         when = now_rfc3339() if tagged else None
-        syncfs(self.content.root)
+        hostfs.syncfs(self.content.root)
         with self.lock:
             displaced = []
             if names:

@@ -1,0 +1,68 @@
+"""The daemon side's libc doorway: the two filesystem syscalls the stdlib lacks.
+
+- openat2(2) with RESOLVE_IN_ROOT, so layer unpacking resolves every path as if the layer
+  directory were `/` (symlinks and `..` cannot leave it) without chroot or a fork;
+- syncfs(2), so a whole image is flushed once before the index names it, instead of an
+  fsync per file.
+
+The runtime has its own doorway (runtime/linux); this one serves the daemon's stores and
+imports nothing from jockerd, so any daemon-side package may use it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+from pathlib import Path
+
+# Syscalls added since Linux 5.1 share one number on every architecture but alpha.
+SYS_OPENAT2 = 437
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_IN_ROOT = 0x10
+OPENAT2_RETRIES = 16
+
+
+class OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)  # a private handle: the argtypes below are ours
+_libc.syscall.restype = ctypes.c_long
+_libc.syscall.argtypes = [
+    ctypes.c_long,
+    ctypes.c_int,
+    ctypes.c_char_p,
+    ctypes.POINTER(OpenHow),
+    ctypes.c_size_t,
+]
+_libc.syncfs.argtypes = [ctypes.c_int]
+
+
+def openat2(dir_fd: int, path: str, flags: int, resolve: int) -> int:
+    """openat2(2); raises OSError like os.open does.
+
+    EAGAIN is retried: with RESOLVE_IN_ROOT the kernel returns it when a rename raced the lookup.
+    """
+    how = OpenHow(flags, 0, resolve)
+    raw = os.fsencode(path)
+    attempts = 0
+    while True:
+        fd = _libc.syscall(SYS_OPENAT2, dir_fd, raw, ctypes.byref(how), ctypes.sizeof(how))
+        if fd >= 0:
+            return int(fd)
+        err = ctypes.get_errno()
+        attempts += 1
+        if err not in (errno.EAGAIN, errno.EINTR) or attempts >= OPENAT2_RETRIES:
+            raise OSError(err, os.strerror(err), path)
+
+
+def syncfs(path: Path) -> None:
+    """Flush every dirty page of the filesystem holding `path`."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if _libc.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
