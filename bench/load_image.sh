@@ -3,10 +3,13 @@
 #
 # Why: loading an image is mostly "read a tar, write files"; GNU tar doing exactly that on the
 # same layers is the floor. The ratio (jocker / tar) tells how much the daemon adds (hashing,
-# HTTP streaming, bookkeeping, fsync), run on the same machine in the same run.
+# HTTP streaming, bookkeeping, fsync), run on the same machine in the same run. jockerd flushes
+# the filesystem (syncfs) before it names a loaded image, so `tar-extract-sync` (tar, then
+# `sync -f`) is the like-for-like floor; plain `tar-extract` leaves its files in the page cache.
 #
 # Usage:  bench/load_image.sh [--baseline-only]
 # Env:    RUNS=5 WARMUP=1 SIZE_MB=100 BENCH_OUT=bench/out JOCKERD=.venv/bin/jockerd
+#         DOCKERD_SOCK=/path/docker.sock  (optional: also time a real Docker Engine's load)
 # Needs:  hyperfine, GNU tar, curl, unshare + ip (util-linux, iproute2), the docker CLI, root.
 #
 # jockerd runs in its own network namespace (house rule for anything that starts it), with its
@@ -77,9 +80,10 @@ res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 for name, r in res.items():
     print(f"{name:>12}: mean {r['mean']:.3f}s ± {r['stddev'] or 0:.3f}s  "
           f"min {r['min']:.3f}s  first {r['times'][0]:.3f}s  ({len(r['times'])} runs)")
-if "jocker-load" in res and "tar-extract" in res:
-    ratio = res["jocker-load"]["mean"] / res["tar-extract"]["mean"]
-    print(f"ratio jocker-load / tar-extract = {ratio:.2f}x")
+for baseline in ("tar-extract", "tar-extract-sync", "dockerd-load"):
+    if "jocker-load" in res and baseline in res:
+        ratio = res["jocker-load"]["mean"] / res[baseline]["mean"]
+        print(f"ratio jocker-load / {baseline} = {ratio:.2f}x")
 EOF
 }
 
@@ -130,9 +134,16 @@ GOT=$(docker image inspect --format '{{.Id}}' "$TAG")
 docker rmi -f "$TAG" >/dev/null
 
 RMI="docker rmi -f $TAG >/dev/null 2>&1 || true; sync"
-hyperfine --runs "$RUNS" --warmup "$WARMUP" \
+# Optional: a real Docker Engine started by hand (in its own network namespace) as a reference.
+REFERENCE=()
+if [[ -n ${DOCKERD_SOCK:-} ]]; then
+    DRMI="docker -H unix://$DOCKERD_SOCK rmi -f $TAG >/dev/null 2>&1 || true; sync"
+    REFERENCE=(--prepare "$DRMI" --command-name dockerd-load "docker -H unix://$DOCKERD_SOCK load -q -i $IMAGE")
+fi
+hyperfine --runs "$RUNS" --warmup "$WARMUP" "${REFERENCE[@]}" \
     --prepare "$RMI" --command-name jocker-load "docker load -q -i $IMAGE" \
     --prepare "rm -rf $EXTRACT; sync" --command-name tar-extract "$TAR_CMD" \
+    --prepare "rm -rf $EXTRACT; sync" --command-name tar-extract-sync "$TAR_CMD && sync -f $EXTRACT" \
     --cleanup "$RMI; rm -rf $EXTRACT" \
     --export-json "$OUT/load_image.json"
 report "$OUT/load_image.json"

@@ -482,13 +482,20 @@ def _store_layer(
 
 
 def load_archive(store: ImageStore, path: Path, progress: Progress | None) -> list[str]:
-    """Load every image of an archive; returns Docker's `Loaded image...` lines."""
+    """Load every image of an archive; returns Docker's `Loaded image...` lines.
+
+    The archive at `path` is a spooled upload and is consumed: it is deleted once every piece
+    is stored and before the images are named, so the flush that precedes naming never writes
+    the upload's pages to disk.
+    """
     archive = ArchiveReader(path)
     try:
         sources = read_archive(archive)
-        lines: list[str] = []
         with store.lease() as lease:
             stored = [store_image(store, archive, source, lease, progress) for source in sources]
+            archive.close()
+            path.unlink(missing_ok=True)
+            lines: list[str] = []
             for source, (target, image_id) in zip(sources, stored, strict=True):
                 store.commit_image(target, image_id, source.names, lease)
                 if source.names:

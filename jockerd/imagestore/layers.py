@@ -547,7 +547,7 @@ def apply_layer(stream: BinaryIO, target: Path) -> AppliedLayer:
         reader = _HashingReader(open_decompressed(stream))
         extractor = _Extractor(root_fd)
         try:
-            with tarfile.open(fileobj=cast(IO[bytes], reader), mode="r|") as tar:
+            with tarfile.open(fileobj=cast(IO[bytes], reader), mode="r|", bufsize=_CHUNK) as tar:
                 while (member := tar.next()) is not None:
                     # Stream mode keeps every TarInfo; a layer of millions of empty entries would
                     # hold them all in memory for nothing.

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -424,7 +425,9 @@ class ImageService:
         return path
 
     async def load(self, body: ByteSource, *, quiet: bool) -> AsyncIterator[dict[str, Any]]:
+        started = time.monotonic()
         path = await self._spool(body)
+        log.debug("load: upload spooled in %.3fs", time.monotonic() - started)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
@@ -448,6 +451,7 @@ class ImageService:
                 async with self._gc_lock:
                     await asyncio.to_thread(self.store.gc)
                 raise
+            log.debug("load: done in %.3fs", time.monotonic() - started)
             for line in lines:
                 yield {"stream": line}
         finally:
