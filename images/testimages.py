@@ -362,6 +362,42 @@ def _oci_archive_python(src: Path, dest: Path, compression: str, ref: str) -> No
         write_tar_tree(dest, members)
 
 
+def legacy_docker_archive(src: Path, dest: Path) -> None:
+    """Rewrite a docker-archive in the layout Docker Engine < 25 writes with `docker save`.
+
+    Why: most archives in the wild come from older engines: `<id>.json` for the config,
+    `<layer-id>/{VERSION,json,layer.tar}` per layer (the v1 layer ID is a hash of the chain, here
+    simply sha256 of the chain of diff_ids) and a `repositories` file; no OCI layout files.
+    """
+    manifest = json.loads(_read_member(src, "manifest.json"))[0]
+    config_bytes = _read_member(src, manifest["Config"])
+    config = json.loads(config_bytes)
+    image_id = hashlib.sha256(config_bytes).hexdigest()
+    members: dict[str, bytes] = {f"{image_id}.json": config_bytes}
+    layer_paths = []
+    parent = ""
+    for layer, diff_id in zip(manifest["Layers"], config["rootfs"]["diff_ids"], strict=True):
+        layer_id = hashlib.sha256(f"{parent} {diff_id}".encode()).hexdigest()
+        v1 = {"id": layer_id, "created": config.get("created", "")}
+        if parent:
+            v1["parent"] = parent
+        members[f"{layer_id}/VERSION"] = b"1.0"
+        members[f"{layer_id}/json"] = json.dumps(v1).encode()
+        members[f"{layer_id}/layer.tar"] = _read_member(src, layer)
+        layer_paths.append(f"{layer_id}/layer.tar")
+        parent = layer_id
+    tags = manifest.get("RepoTags") or []
+    members["manifest.json"] = json.dumps(
+        [{"Config": f"{image_id}.json", "RepoTags": tags, "Layers": layer_paths}]
+    ).encode()
+    repositories: dict[str, dict[str, str]] = {}
+    for tag in tags:
+        repo, _, name = tag.rpartition(":")
+        repositories.setdefault(repo, {})[name] = parent
+    members["repositories"] = json.dumps(repositories).encode()
+    write_tar_tree(Path(dest), members)
+
+
 def oci_archive(
     src_docker_archive: Path,
     dest: Path,

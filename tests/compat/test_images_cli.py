@@ -7,13 +7,16 @@ the 409 for an ID referenced in several repositories, and so on.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from images.testimages import layered_image, oci_archive
+from images.testimages import layered_image, legacy_docker_archive, oci_archive
 
 pytestmark = [pytest.mark.root]
 
@@ -239,3 +242,58 @@ def test_load_garbage_is_an_error_and_daemon_lives(jockerd):
     assert result.returncode == 1
     assert "invalid image archive" in result.stderr
     assert jockerd.docker_ok("images", "-q") == ""
+
+
+def test_legacy_docker_save_layout_loads(jockerd, busybox_archive, tmp_path):
+    """What Docker Engine < 25 writes: <id>.json, <layer>/layer.tar, repositories, no OCI files."""
+    legacy = tmp_path / "legacy.tar"
+    legacy_docker_archive(busybox_archive, legacy)
+    with tarfile.open(legacy) as tar:
+        assert "index.json" not in tar.getnames()
+    assert jockerd.docker_ok("load", "-i", str(legacy)) == "Loaded image: busybox:latest\n"
+    image = json.loads(jockerd.docker_ok("image", "inspect", "busybox"))[0]
+    assert image["Id"] == image_id_of(busybox_archive)
+
+
+def test_load_streams_progress_when_not_quiet(jockerd, busybox_archive):
+    response = jockerd.request(
+        "POST",
+        "/v1.51/images/load?quiet=0",
+        body=busybox_archive.read_bytes(),
+        headers={"Content-Type": "application/x-tar"},
+    )
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/json"
+    lines = response.lines()
+    progress = [line for line in lines if line.get("status") == "Loading layer"]
+    assert progress, lines
+    last = progress[-1]
+    assert last["progressDetail"]["current"] == last["progressDetail"]["total"]
+    assert last["progress"].startswith("[" + "=" * 50 + ">]")
+    assert lines[-1] == {"stream": "Loaded image: busybox:latest\n"}
+    quiet = jockerd.request("POST", "/v1.51/images/load?quiet=1", body=busybox_archive.read_bytes())
+    assert quiet.lines() == [{"stream": "Loaded image: busybox:latest\n"}]
+
+
+@pytest.mark.skipif(not shutil.which("skopeo"), reason="skopeo is not installed")
+def test_saved_archive_is_valid_for_other_tools(loaded, busybox_archive, tmp_path):
+    """skopeo reads jocker's save both as a docker-archive and as an OCI layout."""
+    saved = tmp_path / "saved.tar"
+    loaded.docker_ok("save", "busybox", "-o", str(saved))
+    as_docker = subprocess.run(
+        ["skopeo", "inspect", "--config", f"docker-archive:{saved}"], capture_output=True, text=True
+    )
+    assert as_docker.returncode == 0, as_docker.stderr
+    assert json.loads(as_docker.stdout)["config"]["Cmd"] == ["sh"]
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    with tarfile.open(saved) as tar:
+        tar.extractall(layout, filter="data")
+    as_oci = subprocess.run(
+        ["skopeo", "inspect", "--raw", f"oci:{layout}:latest"], capture_output=True, text=True
+    )
+    assert as_oci.returncode == 0, as_oci.stderr
+    manifest = json.loads(as_oci.stdout)
+    assert "sha256:" + hashlib.sha256(
+        (layout / "blobs/sha256" / manifest["config"]["digest"][7:]).read_bytes()
+    ).hexdigest() == image_id_of(busybox_archive)
