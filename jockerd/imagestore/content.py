@@ -148,11 +148,16 @@ class ContentStore:
 
     def cleanup_ingest(self) -> int:
         """Drop half-written blobs left by a crash; returns how many."""
-        count = 0
-        for entry in self.ingest_dir.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            count += 1
-        return count
+        return empty_directory(self.ingest_dir)
+
+
+def empty_directory(path: Path) -> int:
+    """Remove everything inside `path` (never following symlinks); returns how many entries."""
+    count = 0
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        count += 1
+    return count

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import shutil
 import threading
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from typing import Any
 from jockerd import hostfs
 from jockerd.errors import ConflictError, InvalidParameterError, no_such_image
 from jockerd.ids import resolve_prefix
-from jockerd.imagestore.content import ContentStore
+from jockerd.imagestore.content import ContentStore, empty_directory
 from jockerd.imagestore.index import ImageIndex, ImageRecord
 from jockerd.imagestore.layers import LayerRecord, LayerStore, chain_id
 from jockerd.imagestore.reference import Reference, is_sha256_digest, parse_reference
@@ -97,13 +96,7 @@ class ImageStore:
         """Undo what a crash left half-done: ingest files, unpacking dirs, unindexed pieces."""
         ingest = self.content.cleanup_ingest()
         tmp_layers = self.layers.cleanup_incomplete()
-        spooled = 0
-        for entry in self.tmp_dir.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-            spooled += 1
+        spooled = empty_directory(self.tmp_dir)
         removed = self.gc()
         if ingest or tmp_layers or spooled or removed:
             log.info(

@@ -19,27 +19,18 @@ import re
 import signal
 import socket
 import tarfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from images.testimages import ImageInfo, big_image, layered_image
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.root]
 
 HEX = re.compile(r"[0-9a-f]{64}")
 MiB = 1 << 20
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.005) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def chain_ids(diff_ids: list[str]) -> list[str]:

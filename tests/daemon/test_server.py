@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from images.testimages import layered_image
-from tests.conftest import REPO, Jockerd, UnixHTTPConnection
+from tests.conftest import REPO, Jockerd, UnixHTTPConnection, stop_process, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(90)]
 
@@ -65,15 +65,6 @@ def get(sock: Path, path: str) -> tuple[int, bytes]:
         conn.close()
 
 
-def wait_for(condition, timeout: float = 30, interval: float = 0.02, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 class Spawned:
     """A jockerd started with exactly the given flags (no implicit --host/--data-root)."""
 
@@ -93,13 +84,7 @@ class Spawned:
         raise AssertionError(f"jockerd did not serve {sock} within {timeout}s:\n{self.log.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(timeout)
+        return stop_process(self.proc, sig, timeout)
 
 
 @pytest.fixture

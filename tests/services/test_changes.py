@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jockerd.errors import InvalidParameterError
-from jockerd.services.changes import ALLOWED, apply_changes
+from jockerd.services.changes import apply_changes
 
 
 def apply(*changes: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -212,21 +212,6 @@ def test_invalid_instruction(change: str, message: str) -> None:
         apply(change)
     assert str(info.value) == message
     assert info.value.status == 400
-
-
-def test_allowed_list() -> None:
-    assert set(ALLOWED) == {
-        "CMD",
-        "ENTRYPOINT",
-        "ENV",
-        "EXPOSE",
-        "LABEL",
-        "ONBUILD",
-        "STOPSIGNAL",
-        "USER",
-        "VOLUME",
-        "WORKDIR",
-    }
 
 
 def test_multi_line_change() -> None:
