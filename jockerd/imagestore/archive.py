@@ -497,7 +497,11 @@ def load_archive(store: ImageStore, path: Path, progress: Progress | None) -> li
             path.unlink(missing_ok=True)
             lines: list[str] = []
             for source, (target, image_id) in zip(sources, stored, strict=True):
-                store.commit_image(target, image_id, source.names, lease)
+                for name, previous in store.commit_image(target, image_id, source.names, lease):
+                    lines.append(
+                        f"The image {name.familiar()} already exists, renaming the old one with ID "
+                        f"{previous} to empty string\n"
+                    )
                 if source.names:
                     lines.extend(f"Loaded image: {name.familiar()}\n" for name in source.names)
                 else:

@@ -205,8 +205,10 @@ class ImageStore:
         lease: Lease,
         *,
         tagged: bool = False,
-    ) -> list[str]:
-        """Name a fully stored image (blobs and layers all present); returns displaced image IDs.
+    ) -> list[tuple[Reference, str]]:
+        """Name a fully stored image (blobs and layers all present).
+
+        Returns the (name, previous image ID) pairs of names taken from another image.
 
         `tagged` records a LastTagTime, as Docker does for `docker tag` and `docker import`
         but not for `docker load`.
@@ -214,12 +216,12 @@ class ImageStore:
         when = now_rfc3339() if tagged else None
         hostfs.syncfs(self.content.root)
         with self.lock:
-            displaced = []
+            displaced: list[tuple[Reference, str]] = []
             if names:
                 for name in names:
                     previous = self.index.set_name(str(name), target, image_id, when)
                     if previous:
-                        displaced.append(previous)
+                        displaced.append((name, previous))
             else:
                 self.index.add_dangling(target, image_id)
             self.index.save()

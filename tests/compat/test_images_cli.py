@@ -201,7 +201,12 @@ def test_prune_dangling_then_all(loaded, tmp_path):
     other = layered_image(
         tmp_path / "other.tar", [[("file", "hello", "world")]], tag="busybox:latest", busybox=True
     )
-    loaded.docker_ok("load", "-i", str(other.path))
+    old_id = loaded.docker_ok("images", "-q", "--no-trunc").strip()
+    out = loaded.docker_ok("load", "-i", str(other.path))
+    assert out == (
+        f"The image busybox:latest already exists, renaming the old one with ID {old_id} to empty string\n"
+        "Loaded image: busybox:latest\n"
+    )
     rows = loaded.docker_ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
     assert sorted(rows) == ["<none>:<none>", "busybox:latest"]
     dangling = loaded.docker_ok("images", "-f", "dangling=true", "-q")
