@@ -58,7 +58,7 @@ INSPECT_KEY_ORDER = (
 )  # fmt: skip
 
 
-@routes.get("/images/json", name="ImageList")
+@routes.get("/images/json", name="ImageList", allow_head=False)
 async def image_list(request: web.Request) -> web.Response:
     images = await request.app[IMAGES].list(all=query_bool(request, "all"), filters=query_filters(request))
     legacy = not version_at_least(request, "1.44")
@@ -80,7 +80,7 @@ async def image_load(request: web.Request) -> web.StreamResponse:
     return await json_lines(request, messages)
 
 
-@routes.get("/images/get", name="ImageGetAll")
+@routes.get("/images/get", name="ImageGetAll", allow_head=False)
 async def image_get_all(request: web.Request) -> web.StreamResponse:
     names = request.query.getall("names", [])
     if not names:
@@ -115,7 +115,7 @@ async def image_prune(request: web.Request) -> web.Response:
     return json_response(report.model_dump(mode="json"))
 
 
-@routes.get("/images/{name:.+}/json", name="ImageInspect")
+@routes.get("/images/{name:.+}/json", name="ImageInspect", allow_head=False)
 async def image_inspect(request: web.Request) -> web.Response:
     image = await request.app[IMAGES].inspect(request.match_info["name"])
     body = image.model_dump(mode="json", exclude_none=True)
@@ -133,13 +133,13 @@ async def image_inspect(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-@routes.get("/images/{name:.+}/history", name="ImageHistory")
+@routes.get("/images/{name:.+}/history", name="ImageHistory", allow_head=False)
 async def image_history(request: web.Request) -> web.Response:
     items = await request.app[IMAGES].history(request.match_info["name"])
     return json_response([item.model_dump(mode="json") for item in items])
 
 
-@routes.get("/images/{name:.+}/get", name="ImageGet")
+@routes.get("/images/{name:.+}/get", name="ImageGet", allow_head=False)
 async def image_get(request: web.Request) -> web.StreamResponse:
     chunks = request.app[IMAGES].save([request.match_info["name"]])
     return await byte_stream(request, chunks, "application/x-tar")

@@ -41,19 +41,19 @@ async def system_ping_head(request: web.Request) -> web.Response:
     return web.Response(headers={**_PING_HEADERS, "Content-Length": "0"})
 
 
-@routes.get("/version", name="SystemVersion")
+@routes.get("/version", name="SystemVersion", allow_head=False)
 async def system_version(request: web.Request) -> web.Response:
     version = await request.app[SYSTEM].version()
     return json_response(version.model_dump(mode="json"))
 
 
-@routes.get("/info", name="SystemInfo")
+@routes.get("/info", name="SystemInfo", allow_head=False)
 async def system_info(request: web.Request) -> web.Response:
     info = await request.app[SYSTEM].info()
     return json_response(info.model_dump(mode="json"))
 
 
-@routes.get("/system/df", name="SystemDataUsage")
+@routes.get("/system/df", name="SystemDataUsage", allow_head=False)
 async def system_data_usage(request: web.Request) -> web.Response:
     types = request.query.getall("type", [])
     return json_response(await request.app[SYSTEM].data_usage(types))
