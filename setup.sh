@@ -18,7 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-packages=(python3 python3-venv python3-dev gcc busybox-static iproute2 skopeo umoci zstd hyperfine curl
+packages=(python3 python3-venv python3-dev gcc busybox-static iproute2 skopeo umoci zstd hyperfine curl runc crun libseccomp2
           ca-certificates tar util-linux)
 missing=()
 for p in "${packages[@]}"; do
@@ -51,6 +51,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo ">> installing jocker into .venv"
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# The runtime starts a Python process per container operation: ship compiled bytecode so no
+# start pays for compiling (PYTHONDONTWRITEBYTECODE would otherwise make every start recompile).
+.venv/bin/python -m compileall -q jockerd jocker_cli >/dev/null
 
 echo ">> building the default busybox image from $(command -v busybox || echo /bin/busybox)"
 mkdir -p images/out

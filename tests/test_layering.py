@@ -111,7 +111,8 @@ RULES = (
     ),
     Rule(
         "jockerd.bundle",
-        may=("jockerd.models", "jockerd.errors"),
+        # store.atomic writes config.json; hostfs lets users.py read the image's passwd/group in-root.
+        may=("jockerd.models", "jockerd.errors", "jockerd.store.atomic", "jockerd.hostfs"),
         must_not=("jockerd.services", "jockerd.driver", "jockerd.runtime", "aiohttp"),
         third_party=frozenset({"pydantic"}),
     ),
@@ -127,9 +128,20 @@ RULES = (
     ),
     Rule(
         "jockerd.runtime",
-        may=("jockerd.models.oci",),
-        must_not=("aiohttp", "aiofiles", "jockerd.services", "jockerd.api", "jockerd.driver", "jockerd.shim"),
-        third_party=frozenset({"pydantic"}),
+        # No models either: the runtime parses config.json as plain dicts (pydantic costs ~100 ms
+        # of start-up on every container operation).
+        may=(),
+        must_not=(
+            "aiohttp",
+            "aiofiles",
+            "pydantic",
+            "jockerd.services",
+            "jockerd.api",
+            "jockerd.driver",
+            "jockerd.shim",
+        ),
+        # pyseccomp: the libseccomp binding (seccomp.py only, imported lazily when a spec has seccomp).
+        third_party=frozenset({"pyseccomp"}),
     ),
     Rule("jocker_cli", may=("jockerd.models",), allow_root=False),
 )

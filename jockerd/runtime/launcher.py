@@ -1,0 +1,447 @@
+"""The parent side of `create`, `run` and `exec`: fork, sync, id maps, cgroup, state, pid file.
+
+Process model (the runtime is a fresh single-threaded process: DESIGN §5.3):
+
+    jocker-runtime create (launcher)          host namespaces; exits when create is done
+      └─ intermediate                         joins/creates the namespaces (`namespaces.enter`)
+           └─ init (container PID 1)          rootfs, identity, blocks on exec.fifo, execve
+                                              (`init_process.INIT_STEPS`)
+
+The intermediate exists because a new pid namespace (and time namespace) applies only to the
+children of the process that created it, and because the user namespace must be created, mapped
+by the launcher (root outside), and entered before the others (youki does the same). It sends
+the init's host pid and exits; the init is reparented to the nearest subreaper: the caller's
+(a shim sets PR_SET_CHILD_SUBREAPER before `create`) or, for `run` and `exec` in the
+foreground, the launcher itself. Messages: see `sync`.
+
+`exec` has the same shape: launcher → intermediate (setns into the init's namespaces,
+non-dumpable) → tenant (`tenant_process`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from jockerd.runtime import capabilities, hooks, init_process, log, namespaces, rootfs, sync, tenant_process
+from jockerd.runtime import spec as spec_mod
+from jockerd.runtime.container import (
+    Container,
+    format_time,
+    open_cgroup,
+    process_start_time,
+    remove_state_dir,
+    validate_id,
+    write_pid_file,
+)
+from jockerd.runtime.errors import CONTAINER_EXISTS, ContainerError
+from jockerd.runtime.init_process import ProcessContext, preload_modules
+from jockerd.runtime.linux import constants as C
+from jockerd.runtime.linux.syscalls import LinuxSyscalls
+from jockerd.runtime.spec import OCI_VERSION
+
+
+class Children:
+    """Pids the launcher forked or learnt, so a failure can kill and reap them."""
+
+    def __init__(self) -> None:
+        self.intermediate = 0
+        self.target = 0  # the init or tenant (host pid)
+
+    def reap_intermediate(self) -> None:
+        if self.intermediate:
+            try:
+                os.waitpid(self.intermediate, 0)
+            except ChildProcessError:
+                pass
+            self.intermediate = 0
+
+    def kill(self) -> None:
+        for pid in (self.target, self.intermediate):
+            if pid:
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+        self.reap_intermediate()
+
+
+def _intermediate(
+    channel: sync.Channel,
+    ns_list: list[dict],
+    time_offsets: dict | None,
+    child: callable,
+    sys: LinuxSyscalls,
+    *,
+    dumpable: bool = True,
+) -> None:
+    """Runs in the forked intermediate: namespaces, fork the target, report its pid, exit."""
+    try:
+        if not dumpable:
+            # exec: we hold host fds while joining a container that may be hostile (runc).
+            sys.prctl(C.PR_SET_DUMPABLE, 0)
+
+        def request_id_maps() -> None:
+            channel.send("id_map_request")
+            channel.expect("id_map_done", peer="launcher")
+
+        # A new cgroup namespace is the target's to create, once it is in its cgroup (`join_cgroup`).
+        namespaces.enter(ns_list, sys, request_id_maps, time_offsets, defer_new=("cgroup",))
+        pid = os.fork()
+        if pid == 0:
+            channel.close()
+            try:
+                child()  # never returns: reports its own errors on its channel
+            finally:
+                os._exit(1)
+        channel.send("pid", pid=pid)
+        os._exit(0)
+    except BaseException as e:
+        message = str(e) if isinstance(e, ContainerError) else f"{type(e).__name__}: {e}"
+        try:
+            channel.send("error", message=message)
+        except OSError:
+            pass
+        os._exit(1)
+
+
+def _spawn(
+    ns_list: list[dict],
+    time_offsets: dict | None,
+    child: callable,
+    child_channel: sync.Channel,
+    parent_channel: sync.Channel,
+    children: Children,
+    *,
+    cgroup: object | None,
+    id_maps: tuple[list, list] | None,
+    dumpable: bool = True,
+) -> int:
+    """Fork the intermediate, drive it through messages 1-4 (see `sync`); the target's pid.
+
+    Then move the target into the container's cgroup and tell it so (`run`): the target sets
+    up its mounts meanwhile (moving a process costs ~1 ms per cgroup v1 hierarchy here) and
+    waits for `run` only where it needs it (`init_process.join_cgroup`)."""
+    inter_parent, inter_child = sync.channel_pair()
+    sys = LinuxSyscalls()
+    pid = os.fork()
+    if pid == 0:
+        inter_parent.close()
+        parent_channel.close()
+        _intermediate(inter_child, ns_list, time_offsets, child, sys, dumpable=dumpable)
+    children.intermediate = pid
+    inter_child.close()
+    child_channel.close()
+    try:
+        while True:
+            message = inter_parent.expect("id_map_request", "pid", peer="intermediate")
+            if message["type"] == "pid":
+                children.target = int(message["pid"])
+                break
+            assert id_maps is not None
+            namespaces.write_id_maps(pid, *id_maps)
+            inter_parent.send("id_map_done")
+    finally:
+        inter_parent.close()
+    children.reap_intermediate()
+    if cgroup is not None:
+        cgroup.add_task(children.target)
+    try:
+        parent_channel.send("run")
+    except BrokenPipeError:
+        pass  # the target died; its `error` message is waiting in the socket
+    return children.target
+
+
+def create(
+    root: str,
+    container_id: str,
+    bundle: str,
+    *,
+    pid_file: str | None = None,
+    console_socket: str | None = None,
+    console_fd: int = -1,
+    no_pivot: bool = False,
+    no_new_keyring: bool = False,
+    preserve_fds: int = 0,
+    spec: dict | None = None,
+) -> Container:
+    """`create`: everything up to the init blocking on exec.fifo; then state.json, pid file.
+    `spec`: the bundle's, already loaded (by `run`)."""
+    validate_id(container_id)
+    bundle = os.path.abspath(bundle)
+    spec = spec or spec_mod.load(bundle)
+    process = spec["process"]
+    if process.get("terminal") and console_fd < 0 and not console_socket:
+        raise ContainerError(
+            "cannot allocate tty if jocker-runtime will detach without setting console socket"
+        )
+    if not process.get("terminal") and console_socket:
+        raise ContainerError("cannot use console socket if jocker-runtime will not detach or allocate tty")
+    linux = spec.get("linux") or {}
+    rootfs_path = os.path.normpath(os.path.join(bundle, spec["root"]["path"]))
+    state_dir = os.path.join(root, container_id)
+    os.makedirs(root, 0o700, exist_ok=True)
+    try:
+        os.mkdir(state_dir, 0o711)
+    except FileExistsError:
+        raise ContainerError(CONTAINER_EXISTS) from None
+    created = format_time(_now_ns())
+    children = Children()
+    cgroup = None
+    own_console = False
+    fifo_fd = -1
+    try:
+        old_mask = os.umask(0)
+        try:
+            os.mkfifo(os.path.join(state_dir, "exec.fifo"), 0o622)
+        finally:
+            os.umask(old_mask)
+        fifo_fd = os.open(os.path.join(state_dir, "exec.fifo"), os.O_PATH | os.O_CLOEXEC)
+        if console_socket:
+            from jockerd.runtime import terminal
+
+            console_fd = terminal.connect_console_socket(console_socket)
+            own_console = True
+        cgroup = open_cgroup(linux.get("cgroupsPath"), container_id)
+        if cgroup is not None:
+            cgroup.create()
+        ns_list = spec_mod.namespaces(spec)
+        userns = any(ns["type"] == "user" for ns in ns_list)
+        preload_modules(spec, process)
+        last_cap = capabilities.last_cap(LinuxSyscalls())
+        init_parent, init_child = sync.channel_pair()
+
+        def init() -> None:
+            ctx = ProcessContext(
+                spec=spec,
+                process=process,
+                container_id=container_id,
+                bundle=bundle,
+                rootfs=rootfs_path,
+                sys=LinuxSyscalls(),
+                channel=init_child,
+                state_dir=state_dir,
+                no_pivot=no_pivot,
+                console_fd=console_fd,
+                preserve_fds=preserve_fds,
+                userns=userns,
+                new_keyring=not no_new_keyring,
+            )
+            ctx.last_cap = last_cap
+            ctx.fifo_fd = fifo_fd
+            init_process.run(ctx)
+
+        try:
+            pid = _spawn(
+                ns_list,
+                linux.get("timeOffsets"),
+                init,
+                init_child,
+                init_parent,
+                children,
+                cgroup=cgroup,
+                id_maps=(linux.get("uidMappings"), linux.get("gidMappings")),
+            )
+            while True:
+                message = init_parent.expect("hooks", "ready", peer="init")
+                if message["type"] == "ready":
+                    break
+                state = _creating_state(container_id, pid, bundle, spec)
+                hooks.run_hooks((spec.get("hooks") or {}).get("prestart"), state)
+                hooks.run_hooks((spec.get("hooks") or {}).get("createRuntime"), state)
+                init_parent.send("hooks_done")
+        finally:
+            init_parent.close()
+        if cgroup is not None:
+            # After the init made its device nodes (a devices "deny all" would forbid mknod),
+            # before it can run the program (it waits on exec.fifo): runc's procReady.
+            cgroup.apply(rootfs.cgroup_resources(linux))
+        container = Container(
+            root,
+            {
+                "id": container_id,
+                "bundle": bundle,
+                "rootfs": rootfs_path,
+                "created": created,
+                "owner": "",
+                "annotations": spec.get("annotations") or {},
+                "init_process_pid": pid,
+                "init_process_start": process_start_time(pid),
+                "cgroup_path": getattr(cgroup, "path", None),
+                "cgroup_dirs": getattr(cgroup, "dirs", None),
+                "cgroups_path": linux.get("cgroupsPath"),
+                "namespaces": ns_list,
+                "process": process,
+                "hooks": {k: (spec.get("hooks") or {}).get(k) or [] for k in ("poststart", "poststop")},
+                "seccomp": linux.get("seccomp"),
+                "no_pivot": no_pivot,
+                "paused": False,
+            },
+        )
+        container.save()
+        if pid_file:
+            write_pid_file(pid_file, pid)
+        log.debug(f"created container {container_id} with init pid {pid}")
+        return container
+    except BaseException:
+        children.kill()
+        if cgroup is not None:
+            try:
+                cgroup.destroy()
+            except Exception as e:
+                log.warning(f"removing cgroup: {e}")
+        remove_state_dir(state_dir)
+        raise
+    finally:
+        if own_console:
+            os.close(console_fd)
+        if fifo_fd >= 0:
+            os.close(fifo_fd)
+
+
+def _now_ns() -> int:
+    import time
+
+    return time.time_ns()
+
+
+def _creating_state(container_id: str, pid: int, bundle: str, spec: dict) -> dict:
+    return {
+        "ociVersion": OCI_VERSION,
+        "id": container_id,
+        "status": "creating",
+        "pid": pid,
+        "bundle": bundle,
+        "annotations": spec.get("annotations") or {},
+    }
+
+
+def exec_process(
+    container: Container,
+    process: dict,
+    *,
+    console_socket: str | None = None,
+    console_fd: int = -1,
+    pid_file: str | None = None,
+    preserve_fds: int = 0,
+    subreaper: bool = False,
+) -> int:
+    """Start a tenant process in `container`; its host pid once it is about to execve."""
+    from jockerd.runtime import state as state_mod
+
+    status = container.refresh_status()
+    state_mod.check_transition("exec", status, container.id)
+    spec_mod.validate_process(process)
+    if process.get("terminal") and console_fd < 0 and not console_socket:
+        raise ContainerError(
+            "cannot allocate tty if jocker-runtime will detach without setting console socket"
+        )
+    own_console = False
+    if console_socket:
+        from jockerd.runtime import terminal
+
+        console_fd = terminal.connect_console_socket(console_socket)
+        own_console = True
+    ns_list = [
+        {"type": ns["type"], "path": f"/proc/{container.pid}/ns/{namespaces.PROC_NAMES[ns['type']]}"}
+        for ns in container.record.get("namespaces") or ()
+    ]
+    if subreaper:
+        LinuxSyscalls().prctl(C.PR_SET_CHILD_SUBREAPER, 1)
+    children = Children()
+    spec = {"linux": {"seccomp": container.record.get("seccomp")}}
+    preload_modules(spec, process)
+    last_cap = capabilities.last_cap(LinuxSyscalls())
+    tenant_parent, tenant_child = sync.channel_pair()
+    userns = any(ns["type"] == "user" for ns in ns_list)
+
+    def tenant() -> None:
+        ctx = ProcessContext(
+            spec=spec,
+            process=process,
+            container_id=container.id,
+            bundle=container.record["bundle"],
+            rootfs="/",
+            sys=LinuxSyscalls(),
+            channel=tenant_child,
+            console_fd=console_fd,
+            preserve_fds=preserve_fds,
+            userns=userns,
+        )
+        ctx.last_cap = last_cap
+        tenant_process.run(ctx)
+
+    try:
+        cgroup = container.cgroup(required=False)
+        pid = _spawn(
+            ns_list,
+            None,
+            tenant,
+            tenant_child,
+            tenant_parent,
+            children,
+            cgroup=cgroup,
+            id_maps=None,
+            dumpable=False,
+        )
+        tenant_parent.expect("ready", peer="tenant")
+    except BaseException:
+        children.kill()
+        raise
+    finally:
+        tenant_parent.close()
+        if own_console:
+            os.close(console_fd)
+    if pid_file:
+        write_pid_file(pid_file, pid)
+    return pid
+
+
+def wait_for(pid: int, forward_signals: bool = True, master_fd: int = -1) -> int:
+    """Wait for `pid` (our child, or reparented to us as subreaper), forwarding signals and
+    reaping anything else reparented to us; its exit code, 128+N for a signal (runc)."""
+    if forward_signals:
+        _forward_signals(pid)
+    status: int | None = None
+    if master_fd >= 0:
+        from jockerd.runtime import terminal
+
+        def done() -> bool:
+            nonlocal status
+            if status is None:
+                status = _reap(pid, block=False)
+            return status is not None
+
+        terminal.proxy(master_fd, done)
+    while status is None:
+        status = _reap(pid, block=True)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _reap(pid: int, *, block: bool) -> int | None:
+    while True:
+        try:
+            reaped, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            raise ContainerError(f"process {pid} is not a child of this runtime") from None
+        if reaped == pid:
+            return status
+        if reaped == 0:
+            return None
+
+
+_FORWARDED = (1, 2, 3, 10, 12, 15, 28)  # HUP INT QUIT USR1 USR2 TERM WINCH
+
+
+def _forward_signals(pid: int) -> None:
+    import _signal  # `signal` would import `enum`
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in _FORWARDED:
+        _signal.signal(signum, forward)
