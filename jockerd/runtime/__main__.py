@@ -6,6 +6,7 @@ error, with the message logged (stderr by default) as runc does; 3 for an unknow
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from jockerd.runtime import cli, commands, log
@@ -33,6 +34,9 @@ _PREFIXED = {"create", "run"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A short-lived process that creates no garbage cycles worth collecting: the collector only
+    # costs time (~5 ms of a `run`, mostly during imports). The children inherit the setting.
+    gc.disable()
     argv = sys.argv[1:] if argv is None else argv
     try:
         invocation = cli.parse(argv)

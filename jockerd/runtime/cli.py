@@ -14,7 +14,7 @@ and callers rely on that grammar:
 
 from __future__ import annotations
 
-from jockerd.runtime.spec import OCI_VERSION as SPEC_VERSION
+from jockerd.runtime import OCI_VERSION as SPEC_VERSION
 
 DEFAULT_ROOT = "/run/jocker-runtime"
 VERSION = "0.1.0"

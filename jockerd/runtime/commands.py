@@ -351,11 +351,10 @@ def spec(g: Options, o: Options) -> int:
 
 
 def features(g: Options, o: Options) -> int:
-    from jockerd.runtime import capabilities, rootfs
+    from jockerd.runtime import OCI_VERSION, capabilities, rootfs
     from jockerd.runtime.init_process import import_seccomp
     from jockerd.runtime.linux.syscalls import LinuxSyscalls
     from jockerd.runtime.namespaces import ORDERED_NAMESPACES
-    from jockerd.runtime.spec import OCI_VERSION
 
     top = capabilities.last_cap(LinuxSyscalls())
     try:

@@ -24,9 +24,8 @@ from __future__ import annotations
 import os
 import time
 
-from jockerd.runtime import fastjson, hooks, log
+from jockerd.runtime import OCI_VERSION, fastjson, hooks, log
 from jockerd.runtime.errors import CONTAINER_NOT_EXIST, ContainerError
-from jockerd.runtime.spec import OCI_VERSION
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -239,30 +238,45 @@ class Container:
             raise
 
     def _release_init(self) -> None:
+        """Read exec.fifo's byte (the init is released; the fifo goes, the status is running),
+        then on until EOF: the init's write end closes at execve (runc's ReadAll). Anything
+        after the byte is the init's error (a startContainer hook failed, execve failed)."""
         import select
 
         try:
             fd = os.open(self.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             raise ContainerError("cannot start an already running container") from None
+        data = b""
         try:
             poller = select.poll()
             poller.register(fd, select.POLLIN)
             while True:
                 events = poller.poll(100)
                 if events:
-                    data = os.read(fd, 1)
+                    chunk = os.read(fd, 4096)
+                    if chunk:
+                        if not data:
+                            self._remove_fifo()
+                        data += chunk
+                        continue
                     if data:
-                        break
-                    # The writer came and went without a byte: the init died.
+                        break  # EOF: execve (or death) closed the init's end
+                    # POLLHUP before the byte: a writer came and went without writing
+                if data:
+                    continue
                 if not self.init_alive():
                     raise ContainerError("cannot start a container that has stopped")
                 if not events and not os.path.exists(self.fifo_path):
                     raise ContainerError("cannot start an already running container")
                 if events:
-                    time.sleep(0.001)  # POLLHUP without data repeats until a writer appears
+                    time.sleep(0.001)  # POLLHUP repeats until a writer appears
         finally:
             os.close(fd)
+        if data[1:]:
+            raise ContainerError(data[1:].decode(errors="replace"))
+
+    def _remove_fifo(self) -> None:
         try:
             os.unlink(self.fifo_path)
         except FileNotFoundError:

@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 import stat
 
-from jockerd.runtime import capabilities, hooks, rootfs
+from jockerd.runtime import OCI_VERSION, capabilities, hooks, rootfs
 from jockerd.runtime.errors import ContainerError
 from jockerd.runtime.linux import constants as C
-from jockerd.runtime.spec import OCI_VERSION
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,6 +64,8 @@ class ProcessContext:
         # O_PATH handle on <state dir>/exec.fifo, opened by the launcher: the state dir is
         # out of reach after pivot_root, and of a user namespace's root even before.
         self.fifo_fd = -1
+        self.start_fd = -1  # exec.fifo's write end while `start` waits for our execve
+        self.keep_channel = False  # tenant: the channel stays open until execve
         self.executable = ""
         self.last_cap = -1  # /proc/sys/kernel/cap_last_cap, read by the launcher (host /proc)
         self.seccomp_filter = None  # built before the identity switch, loaded by `seccomp_last`
@@ -392,21 +393,26 @@ def lookup_executable(process: dict, sys: Syscalls) -> str:
 
 
 def report_ready(ctx: ProcessContext) -> None:
-    """Set up: the launcher applies cgroup resources, saves state.json and lets `create` return."""
+    """Set up: the launcher applies cgroup resources, saves state.json and lets `create` return.
+    A tenant keeps its (close-on-exec) channel: `exec` waits for the EOF that execve causes,
+    and gets any later error on it."""
     assert ctx.channel is not None
     ctx.channel.send("ready")
-    ctx.channel.close()
-    ctx.channel = None
+    if not ctx.keep_channel:
+        ctx.channel.close()
+        ctx.channel = None
 
 
 def wait_for_start(ctx: ProcessContext) -> None:
     """Block opening exec.fifo for writing until `start` opens it for reading (runc): the
-    container stays "created" (the fifo exists) until then."""
+    container stays "created" (the fifo exists) until then. The write end stays open, close-on-
+    exec: `start` reads until EOF, i.e. until execve (after the startContainer hooks), and
+    reads any error this process writes there before dying."""
     fd = ctx.sys.open(f"/proc/self/fd/{ctx.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
     ctx.sys.write(fd, b"0")
-    ctx.sys.close(fd)
     ctx.sys.close(ctx.fifo_fd)
     ctx.fifo_fd = -1
+    ctx.start_fd = fd
 
 
 def start_container_hooks(ctx: ProcessContext) -> None:
@@ -514,10 +520,13 @@ def run(ctx: ProcessContext, steps: tuple = INIT_STEPS) -> None:
 
 
 def _report(ctx: ProcessContext, message: str) -> None:
+    """To the launcher (during create), to `start` through exec.fifo (after it), and stderr."""
     try:
         if ctx.channel is not None:
             ctx.channel.send("error", message=message)
-        else:
-            os.write(2, f"jocker-runtime: {message}\n".encode())
+            return
+        if ctx.start_fd >= 0:
+            os.write(ctx.start_fd, message.encode())
+        os.write(2, f"jocker-runtime: {message}\n".encode())
     except OSError:
         pass

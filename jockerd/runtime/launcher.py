@@ -22,7 +22,17 @@ from __future__ import annotations
 
 import os
 
-from jockerd.runtime import capabilities, hooks, init_process, log, namespaces, rootfs, sync, tenant_process
+from jockerd.runtime import (
+    OCI_VERSION,
+    capabilities,
+    hooks,
+    init_process,
+    log,
+    namespaces,
+    rootfs,
+    sync,
+    tenant_process,
+)
 from jockerd.runtime import spec as spec_mod
 from jockerd.runtime.container import (
     Container,
@@ -37,7 +47,10 @@ from jockerd.runtime.errors import CONTAINER_EXISTS, ContainerError
 from jockerd.runtime.init_process import ProcessContext, preload_modules
 from jockerd.runtime.linux import constants as C
 from jockerd.runtime.linux.syscalls import LinuxSyscalls
-from jockerd.runtime.spec import OCI_VERSION
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Children:
@@ -69,7 +82,7 @@ def _intermediate(
     channel: sync.Channel,
     ns_list: list[dict],
     time_offsets: dict | None,
-    child: callable,
+    child: Callable[[], None],
     sys: LinuxSyscalls,
     *,
     dumpable: bool = True,
@@ -107,7 +120,7 @@ def _intermediate(
 def _spawn(
     ns_list: list[dict],
     time_offsets: dict | None,
-    child: callable,
+    child: Callable[[], None],
     child_channel: sync.Channel,
     parent_channel: sync.Channel,
     children: Children,
@@ -119,8 +132,8 @@ def _spawn(
     """Fork the intermediate, drive it through messages 1-4 (see `sync`); the target's pid.
 
     Then move the target into the container's cgroup and tell it so (`run`): the target sets
-    up its mounts meanwhile (moving a process costs ~1 ms per cgroup v1 hierarchy here) and
-    waits for `run` only where it needs it (`init_process.join_cgroup`)."""
+    up its mounts meanwhile (the first cgroup v1 move waits for an RCU grace period, ~10 ms
+    here) and waits for `run` only where it needs it (`init_process.join_cgroup`)."""
     inter_parent, inter_child = sync.channel_pair()
     sys = LinuxSyscalls()
     pid = os.fork()
@@ -369,6 +382,7 @@ def exec_process(
             userns=userns,
         )
         ctx.last_cap = last_cap
+        ctx.keep_channel = True
         tenant_process.run(ctx)
 
     try:
@@ -385,6 +399,9 @@ def exec_process(
             dumpable=False,
         )
         tenant_parent.expect("ready", peer="tenant")
+        late = tenant_parent.recv()  # EOF once execve closed the tenant's end
+        if late is not None:
+            raise ContainerError(str(late.get("message", late)))
     except BaseException:
         children.kill()
         raise

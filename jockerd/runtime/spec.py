@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 
-from jockerd.runtime import fastjson
+from jockerd.runtime import OCI_VERSION, fastjson
 from jockerd.runtime.errors import ContainerError
 
-OCI_VERSION = "1.2.0"  # the runtime-spec version this runtime implements (state's ociVersion)
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 
 

@@ -15,6 +15,8 @@ Two channels per create or exec, so the two children never interleave writes on 
 | * | child → launcher       | `error`          | `message` | failed; the child exits 1, launcher cleans up |
 
 1-2 only with a new user namespace, 5-6 only when the spec has prestart or createRuntime hooks.
+The init closes its end after 7; a tenant keeps it (close-on-exec) until execve, so the launcher
+of `exec` reads EOF at execve, or an `error` sent after 7.
 The init reads 4 before it sends 5 or 7 (and before mounting a cgroup filesystem), so the
 launcher sends 4 without waiting and the messages never cross.
 EOF where a message is expected means the peer died: the launcher reports it as an error.

@@ -19,6 +19,8 @@ from jockerd.runtime.linux import constants as C
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from jockerd.runtime.linux.syscalls import Syscalls
 
 
@@ -90,7 +92,7 @@ def receive_fd(socket_fd: int) -> int:
     return fds[0]
 
 
-def proxy(master: int, done: callable) -> None:
+def proxy(master: int, done: Callable[[], bool]) -> None:
     """Copy stdin → master and master → stdout until the master hangs up and `done()` is true."""
     import select
     import termios

@@ -37,6 +37,8 @@ def launcher_script(directory: Path) -> Path:
     path = directory / "jocker-runtime"
     path.write_text(
         f"#!{sys.executable} -IS\n"
+        "import gc\n"
+        "gc.disable()\n"
         "import sys\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
         "from jockerd.runtime.__main__ import main\n"

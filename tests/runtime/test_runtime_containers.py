@@ -784,3 +784,23 @@ def test_without_a_mount_namespace(jocker: Runtime, make_bundle, cid: str) -> No
         timeout=30,
     )
     assert result.stdout.split() == ["/bin/busybox", "jocker", "rc=0", "0"], result.stderr
+
+
+def test_start_returns_after_the_program_is_executed(runtime: Runtime, make_bundle, cid: str) -> None:
+    runtime.ok("create", "--bundle", str(make_bundle(["sleep", "1000"])), cid)
+    pid = runtime.state(cid)["pid"]
+    runtime.ok("start", cid)
+    assert Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x001000\x00"
+
+
+def test_failing_start_container_hook_fails_start(jocker: Runtime, make_bundle, cid: str) -> None:
+    def edit(spec: dict) -> None:
+        spec["hooks"] = {
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo broken >&2; exit 3"]}]
+        }
+
+    jocker.ok("create", "--bundle", str(make_bundle(["sleep", "1000"], edit=edit)), cid)
+    result = jocker.run("start", cid)
+    assert result.returncode == 1
+    assert "error running hook #0: exit status 3" in result.stderr and "broken" in result.stderr
+    assert jocker.state(cid)["status"] == "stopped"
