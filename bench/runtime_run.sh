@@ -71,7 +71,12 @@ EOF
 declare -A ARGV
 [[ -n $RUNC ]] && ARGV[runc]=$RUNC
 [[ -n $CRUN ]] && ARGV[crun]=$CRUN
-ARGV[jocker]="$PY -m jockerd.runtime"
+# The launcher setup.sh installs (python -IS, no site): what the daemon and the shim will call.
+if [[ -x $REPO/.venv/bin/jocker-runtime ]]; then
+    ARGV[jocker]="$REPO/.venv/bin/jocker-runtime"
+else
+    ARGV[jocker]="$PY -m jockerd.runtime"
+fi
 
 HYPERFINE_ARGS=()
 NAMES=()
