@@ -112,7 +112,13 @@ RULES = (
     Rule(
         "jockerd.bundle",
         # store.atomic writes config.json; hostfs lets users.py read the image's passwd/group in-root.
-        may=("jockerd.models", "jockerd.errors", "jockerd.store.atomic", "jockerd.hostfs"),
+        may=(
+            "jockerd.models",
+            "jockerd.errors",
+            "jockerd.store.atomic",
+            "jockerd.hostfs",
+            "jockerd.capabilities",
+        ),
         must_not=("jockerd.services", "jockerd.driver", "jockerd.runtime", "aiohttp"),
         third_party=frozenset({"pydantic"}),
     ),
@@ -130,7 +136,7 @@ RULES = (
         "jockerd.runtime",
         # No models either: the runtime parses config.json as plain dicts (pydantic costs ~100 ms
         # of start-up on every container operation).
-        may=(),
+        may=("jockerd.capabilities",),
         must_not=(
             "aiohttp",
             "aiofiles",
@@ -146,7 +152,14 @@ RULES = (
     Rule("jocker_cli", may=("jockerd.models",), allow_root=False),
 )
 # Leaves: everything may import them, so they import nothing from jockerd themselves.
-LEAF_MODULES = ("jockerd.errors", "jockerd.ids", "jockerd.config", "jockerd.hostfs", "jockerd.store.atomic")
+LEAF_MODULES = (
+    "jockerd.errors",
+    "jockerd.ids",
+    "jockerd.config",
+    "jockerd.hostfs",
+    "jockerd.store.atomic",
+    "jockerd.capabilities",
+)
 COMPOSITION_ROOTS = ("jockerd.__main__", "jockerd.server", "jockerd.daemon")
 # Test-only code never becomes a dependency of what ships.
 NEVER_IMPORTED = ("tests", "images", "conftest")
