@@ -1,4 +1,7 @@
-"""50 create/start/kill/delete cycles leave nothing behind: no mount, state dir, process, cgroup."""
+"""Create/start/kill/delete cycles leave nothing behind: no mount, state dir, process, cgroup.
+
+50 cycles in CI (about 14 s); the issue's 200 with `JOCKER_LEAK_CYCLES=200`.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from tests.runtime.conftest import Runtime
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-CYCLES = 50
+CYCLES = int(os.environ.get("JOCKER_LEAK_CYCLES", "50"))
 
 
 def mount_lines() -> set[str]:
