@@ -218,6 +218,7 @@ def create(
         cgroup = open_cgroup(linux.get("cgroupsPath"), container_id)
         if cgroup is not None:
             cgroup.create()
+            cgroup.warm_attach()  # add_task's grace period passes meanwhile
         ns_list = spec_mod.namespaces(spec)
         userns = any(ns["type"] == "user" for ns in ns_list)
         preload_modules(spec, process)

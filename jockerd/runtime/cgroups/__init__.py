@@ -69,6 +69,7 @@ class CgroupManager:
     version: int  # 1 or 2
     dirs: dict[str, str]  # hierarchy ("memory", "cpu,cpuacct", "unified"; "" on v2) -> directory
     notes: list[str]  # things apply() skipped on purpose, for the runtime's debug log
+    own_dir: str | None = None  # the caller's own cgroup in one hierarchy (`warm_attach`)
 
     def create(self) -> None:
         """Create the cgroup directories (every v1 hierarchy / the v2 directory); idempotent."""
@@ -77,6 +78,24 @@ class CgroupManager:
     def add_task(self, pid: int) -> None:
         """Move process `pid` into the cgroup (cgroup.procs) in every hierarchy."""
         raise NotImplementedError
+
+    def warm_attach(self) -> None:
+        """Start paying, in the background, for the RCU grace period of the first cgroup.procs
+        write (`add_task` waits for it: ~10 ms, while the launcher has nothing else to do).
+
+        A cgroup.procs write takes the kernel's global cgroup_threadgroup_rwsem for writing; the
+        first writer in a while waits for a grace period, and writers right after it do not. So a
+        thread moves the caller into the cgroup it is already in (the kernel moves nothing: a
+        no-op), while the launcher forks the init; the real moves come within the window. Any
+        error is ignored: this only warms. The write holds cgroup_mutex during the grace period,
+        so the caller should touch no cgroup file meanwhile (call it after `create`; reading
+        /proc/self/cgroup waits too). Forks are not held up (readers of the rwsem wait only
+        while a writer holds it, not during its grace period); a fork during the write inherits
+        the close-on-exec fd, which the init marks close-on-exec again (`close_fds`) anyway."""
+        if self.own_dir:
+            import _thread
+
+            _thread.start_new_thread(_warm_attach, (self.own_dir,))
 
     def apply(self, resources: dict) -> None:
         """Write the limits of an OCI `linux.resources` dict."""
@@ -304,6 +323,17 @@ def write_file(directory: str, name: str, value: str) -> None:
         raise CgroupError(f"write {value!r} to {path}: {e.strerror}", errno=e.errno) from None
     finally:
         os.close(fd)
+
+
+def _warm_attach(directory: str) -> None:
+    try:
+        fd = os.open(os.path.join(directory, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, str(os.getpid()).encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def add_pid(directory: str, pid: int) -> None:

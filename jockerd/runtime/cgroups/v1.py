@@ -132,7 +132,15 @@ class V1Manager(CgroupManager):
             paths[name] = base.rstrip("/") + inner
             dirs[name] = point + paths[name]
         primary = next((n for c in PRIMARY for n in mounts if c in n.split(",")), next(iter(mounts)))
-        return cls(paths[primary], dirs)
+        manager = cls(paths[primary], dirs)
+        point, mount_root = mounts[primary]
+        mine = own.get(frozenset(primary.split(",")))  # the caller's, for warm_attach
+        if mine is not None and mount_root != "/":
+            inside = mine == mount_root or mine.startswith(mount_root + "/")
+            mine = (mine[len(mount_root) :] or "/") if inside else None
+        if mine is not None:
+            manager.own_dir = point + mine.rstrip("/")
+        return manager
 
     # -- helpers ---------------------------------------------------------------------------------
 

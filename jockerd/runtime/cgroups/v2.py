@@ -98,12 +98,14 @@ class V2Manager(CgroupManager):
     @classmethod
     def resolve(cls, absolute: bool, inner: str, root: str) -> V2Manager:
         path = inner
+        own = own_cgroups().get("", "/")
         if not absolute:
             # Below the caller's parent: the caller's own cgroup holds processes, so by the "no
             # internal processes" rule it cannot enable controllers for a child (runc).
-            own = own_cgroups().get("", "/")
             path = os.path.dirname(own).rstrip("/") + inner
-        return cls(path, root.rstrip("/") + path)
+        manager = cls(path, root.rstrip("/") + path)
+        manager.own_dir = root.rstrip("/") + own.rstrip("/")
+        return manager
 
     # -- helpers ---------------------------------------------------------------------------------
 
