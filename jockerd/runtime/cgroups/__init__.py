@@ -121,7 +121,28 @@ class CgroupManager:
         raise NotImplementedError
 
     def kill_all(self, sig: int) -> None:
-        """Send `sig` to every process in the cgroup."""
+        """Send `sig` to every process in the cgroup.
+
+        Freeze first so that no process forks a child we would miss (runc signalAllProcesses);
+        thaw afterwards unless it was paused and the signal is not SIGKILL (a SIGKILLed frozen
+        task dies only once thawed).
+        """
+        if not self.exists():
+            return
+        freezer = self._has_freezer()
+        was_frozen = freezer and self.state() == "frozen"
+        if freezer and not was_frozen:
+            try:
+                self.freeze()
+            except CgroupError as e:
+                self.notes.append(f"kill without freezing: {e}")
+                freezer = False
+        signal_pids(self.pids(), sig)
+        if freezer and (sig == SIGKILL or not was_frozen):
+            self.thaw()
+
+    def _has_freezer(self) -> bool:
+        """Whether this cgroup can be frozen (v1: the freezer hierarchy; v2: cgroup.freeze)."""
         raise NotImplementedError
 
     def destroy(self) -> None:

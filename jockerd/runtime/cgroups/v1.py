@@ -27,7 +27,6 @@ import time
 from . import (
     DESTROY_TIMEOUT,
     FREEZE_TIMEOUT,
-    SIGKILL,
     CgroupError,
     CgroupManager,
     add_pid,
@@ -41,7 +40,6 @@ from . import (
     read_int,
     read_optional,
     remove_tree,
-    signal_pids,
     write_file,
 )
 from .stats import empty_stats, memory_entry, parse_blkio, parse_flat
@@ -486,21 +484,8 @@ class V1Manager(CgroupManager):
     def pids(self) -> list[int]:
         return list_pids(self._primary())
 
-    def kill_all(self, sig: int) -> None:
-        if not self.exists():
-            return
-        # Freeze first so that no process forks a child we would miss (runc signalAllProcesses).
-        freezer = "freezer" in self._dir_of and os.path.isdir(self._dir_of["freezer"])
-        was_frozen = freezer and self.state() == "frozen"
-        if freezer and not was_frozen:
-            try:
-                self.freeze()
-            except CgroupError as e:
-                self.notes.append(f"kill without freezing: {e}")
-                freezer = False
-        signal_pids(self.pids(), sig)
-        if freezer and (sig == SIGKILL or not was_frozen):
-            self.thaw()  # a SIGKILLed frozen task dies only once thawed
+    def _has_freezer(self) -> bool:
+        return "freezer" in self._dir_of and os.path.isdir(self._dir_of["freezer"])
 
     # -- stats -----------------------------------------------------------------------------------
 

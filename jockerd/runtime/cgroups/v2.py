@@ -40,7 +40,6 @@ from . import (
     read_int,
     read_optional,
     remove_tree,
-    signal_pids,
     write_file,
 )
 from .stats import UNLIMITED, empty_stats, memory_entry, parse_flat, parse_io_stat
@@ -358,22 +357,13 @@ class V2Manager(CgroupManager):
         return list_pids(self.dir)
 
     def kill_all(self, sig: int) -> None:
-        if not self.exists():
-            return
-        if sig == SIGKILL and os.path.exists(os.path.join(self.dir, "cgroup.kill")):
+        if sig == SIGKILL and self.exists() and os.path.exists(os.path.join(self.dir, "cgroup.kill")):
             self._write(self.dir, "cgroup.kill", "1")  # the kernel kills the whole subtree, no race
             return
-        freezer = os.path.exists(os.path.join(self.dir, "cgroup.freeze"))
-        was_frozen = freezer and self.state() == "frozen"
-        if freezer and not was_frozen:
-            try:
-                self.freeze()
-            except CgroupError as e:
-                self.notes.append(f"kill without freezing: {e}")
-                freezer = False
-        signal_pids(self.pids(), sig)
-        if freezer and (sig == SIGKILL or not was_frozen):
-            self.thaw()
+        super().kill_all(sig)
+
+    def _has_freezer(self) -> bool:
+        return os.path.exists(os.path.join(self.dir, "cgroup.freeze"))
 
     # -- stats -----------------------------------------------------------------------------------
 
