@@ -24,7 +24,20 @@ FILE_KEYS = {
     "log-level": "log_level",
     "group": "group",
     "debug": "debug",
+    "runtimes": "runtimes",
+    "default-runtime": "default_runtime",
 }
+
+DEFAULT_RUNTIME = "jocker-runtime"
+
+
+class RuntimeConfig(BaseModel):
+    """One OCI runtime the daemon may use (daemon.json "runtimes" entry)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    path: str
+    runtime_args: list[str] = Field(default_factory=list, alias="runtimeArgs")
 
 
 class DaemonConfig(BaseModel):
@@ -37,6 +50,10 @@ class DaemonConfig(BaseModel):
     log_level: Literal["debug", "info", "warn", "error", "fatal"] = "info"
     group: str | None = None
     debug: bool = False
+    # Extra runtimes (--add-runtime / daemon.json "runtimes"); jocker-runtime, runc and crun
+    # (when installed) are always known.
+    runtimes: dict[str, RuntimeConfig] = Field(default_factory=dict)
+    default_runtime: str = DEFAULT_RUNTIME
 
     @property
     def pidfile_path(self) -> Path:
@@ -75,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-l", "--log-level", choices=LOG_LEVELS, help="logging level (default info)")
     parser.add_argument("-G", "--group", help="group of the unix socket (default docker if it exists)")
     parser.add_argument("-D", "--debug", action="store_true", default=None, help="debug mode")
+    parser.add_argument(
+        "--add-runtime", action="append", metavar="NAME=PATH", help="register an OCI runtime (repeatable)"
+    )
+    parser.add_argument("--default-runtime", help="runtime for containers that name none")
     parser.add_argument("--config-file", default=DEFAULT_CONFIG_FILE, help="daemon.json path")
     parser.add_argument("-v", "--version", action="store_true", help="print version and exit")
     return parser
@@ -116,7 +137,16 @@ def load_config(args: argparse.Namespace) -> DaemonConfig:
         "log_level": args.log_level,
         "group": args.group,
         "debug": args.debug,
+        "default_runtime": args.default_runtime,
     }
+    if args.add_runtime:
+        runtimes = dict(values.get("runtimes") or {})
+        for entry in args.add_runtime:
+            name, sep, path = entry.partition("=")
+            if not sep or not name or not path:
+                raise ValueError(f"invalid runtime {entry!r}: expected NAME=PATH")
+            runtimes[name] = {"path": path}
+        values["runtimes"] = runtimes
     values.update({k: v for k, v in flags.items() if v is not None})
     config = DaemonConfig.model_validate(values)
     if config.debug and args.log_level is None:

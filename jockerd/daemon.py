@@ -6,10 +6,17 @@ import asyncio
 import logging
 
 from jockerd.api.app import Backends
+from jockerd.bundle.generate import host_settings
 from jockerd.config import DaemonConfig
+from jockerd.driver.runtimes import RuntimeRegistry
+from jockerd.imagestore.snapshots import Snapshotter
 from jockerd.imagestore.store import ImageStore
+from jockerd.services.containers import ContainerService
+from jockerd.services.events import EventBus
+from jockerd.services.exec import ExecService
 from jockerd.services.images import ImageService
 from jockerd.services.system import SystemService
+from jockerd.store.containers import ContainerStore
 
 log = logging.getLogger("jockerd")
 
@@ -20,12 +27,42 @@ class Daemon:
         config.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
         config.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.image_store = ImageStore(config.data_root)
-        self.images = ImageService(self.image_store)
-        self.system = SystemService(config.data_root, self.images)
+        self.events = EventBus()
+        self.runtimes = RuntimeRegistry(config.exec_root, config.runtimes, config.default_runtime)
+        container_root = config.data_root / "containers"
+        self.containers = ContainerService(
+            data_root=config.data_root,
+            exec_root=config.exec_root,
+            store=ContainerStore(container_root),
+            images=self.image_store,
+            snapshots=Snapshotter(self.image_store.layers, container_root),
+            events=self.events,
+            runtimes=self.runtimes,
+            settings=host_settings(),
+        )
+        self.execs = ExecService(self.containers, config.exec_root)
+        self.images = ImageService(self.image_store, usage=self.containers.image_usage)
+        self.system = SystemService(
+            config.data_root,
+            self.images,
+            self.containers,
+            runtimes=self.runtimes.info(),
+            default_runtime=self.runtimes.default,
+        )
 
     async def restore(self) -> None:
         """Rebuild in-memory state from disk and clear what a crash left half-done."""
         await asyncio.to_thread(self.image_store.recover)
+        await self.containers.restore()
+
+    async def close(self) -> None:
+        await self.containers.close()
 
     def backends(self) -> Backends:
-        return Backends(images=self.images, system=self.system)
+        return Backends(
+            images=self.images,
+            system=self.system,
+            containers=self.containers,
+            execs=self.execs,
+            events=self.events,
+        )

@@ -150,6 +150,7 @@ async def serve(config: DaemonConfig) -> None:
         await stop.wait()
         log.info("shutting down")
     finally:
+        await daemon.close()
         await runner.cleanup()
         for sock, path in zip(sockets, paths, strict=False):
             sock.close()

@@ -6,6 +6,7 @@ nothing it does can reach the host's networks.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -199,6 +200,32 @@ def busybox_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+def remove_all_containers(daemon: Jockerd) -> None:
+    """`docker rm -f` of every container, through the API (shims outlive the daemon otherwise)."""
+    try:
+        listing = daemon.request("GET", "/containers/json?all=1", timeout=30)
+        if listing.status != 200:
+            return
+        for item in listing.json():
+            daemon.request("DELETE", f"/containers/{item['Id']}?force=1", timeout=30)
+    except OSError:
+        pass
+
+
+def kill_leftovers(root: Path) -> None:
+    """Last resort after a test: shims, container processes and mounts under `root`."""
+    for pidfile in root.glob("exec/shim/**/shim.pid"):
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
+    for state in root.glob("exec/runtime/*/*/state.json"):
+        with contextlib.suppress(ValueError, OSError, KeyError):
+            os.kill(int(json.loads(state.read_text())["init_process_pid"]), signal.SIGKILL)
+    with open("/proc/self/mounts") as f:
+        targets = [line.split()[1] for line in f if line.split()[1].startswith(str(root))]
+    for target in reversed(targets):
+        subprocess.run(["umount", "-l", target], capture_output=True)
+
+
 def _start(tmp_path: Path) -> Iterator[Jockerd]:
     daemon = Jockerd(tmp_path)
     daemon.start()
@@ -206,7 +233,9 @@ def _start(tmp_path: Path) -> Iterator[Jockerd]:
         yield daemon
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
+            remove_all_containers(daemon)
             daemon.stop()
+        kill_leftovers(tmp_path)
 
 
 @pytest.fixture

@@ -124,7 +124,8 @@ RULES = (
     ),
     Rule(
         "jockerd.driver",
-        may=("jockerd.models", "jockerd.errors"),
+        # config: the runtimes daemon.json and --add-runtime declare (a leaf module).
+        may=("jockerd.models", "jockerd.errors", "jockerd.config"),
         must_not=("jockerd.services", "jockerd.api", "jockerd.runtime", "aiohttp.web"),
     ),
     Rule(

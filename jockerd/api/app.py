@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from jockerd.api import middleware
-from jockerd.api.keys import IMAGES, SYSTEM
-from jockerd.api.routes import images, system, unsupported
+from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, SYSTEM
+from jockerd.api.routes import containers, exec, images, system, unsupported
+from jockerd.api.routes.containers import ContainerBackend
+from jockerd.api.routes.exec import ExecBackend
 from jockerd.api.routes.images import ImageBackend
-from jockerd.api.routes.system import SystemBackend
+from jockerd.api.routes.system import EventBackend, SystemBackend
 from jockerd.api.routing import add_versioned
 
 # Large uploads (load, import) are streamed, never buffered; this only bounds JSON bodies.
@@ -23,6 +25,9 @@ class Backends:
 
     images: ImageBackend
     system: SystemBackend
+    containers: ContainerBackend
+    execs: ExecBackend
+    events: EventBackend
 
 
 def create_app(backends: Backends) -> web.Application:
@@ -32,8 +37,13 @@ def create_app(backends: Backends) -> web.Application:
     )
     app[IMAGES] = backends.images
     app[SYSTEM] = backends.system
+    app[CONTAINERS] = backends.containers
+    app[EXECS] = backends.execs
+    app[EVENTS] = backends.events
     add_versioned(app, system.routes)
     add_versioned(app, images.routes)
+    add_versioned(app, containers.routes)
+    add_versioned(app, exec.routes)
     add_versioned(app, unsupported.routes)
     app.on_response_prepare.append(middleware.on_prepare)
     return app

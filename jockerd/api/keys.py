@@ -6,7 +6,9 @@ so the composition root (app.py) and tests find every key in one place.
 
 from __future__ import annotations
 
+from jockerd.api.routes.containers import CONTAINERS
+from jockerd.api.routes.exec import EXECS
 from jockerd.api.routes.images import IMAGES
-from jockerd.api.routes.system import SYSTEM
+from jockerd.api.routes.system import EVENTS, SYSTEM
 
-__all__ = ["IMAGES", "SYSTEM"]
+__all__ = ["CONTAINERS", "EVENTS", "EXECS", "IMAGES", "SYSTEM"]

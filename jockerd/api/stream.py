@@ -78,3 +78,111 @@ async def byte_stream(
         await response.write(chunk)
     await response.write_eof()
     return response
+
+
+# -- hijacked connections (attach, exec start): docker-cli-flows.md §A5 -----------------------------
+
+UPGRADE_HEAD = (
+    "HTTP/1.1 101 UPGRADED\r\nContent-Type: {content_type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+)
+RAW_STREAM = "application/vnd.docker.raw-stream"
+MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
+HIGH_WATER = 4 * 1024 * 1024  # stop reading from the client beyond this much unread stdin
+
+
+class HijackedStream(asyncio.Protocol):
+    """The client connection after the 101, taken over from aiohttp (its protocol is replaced).
+
+    aiohttp's own protocol would close the transport on the client's half-close and parse stdin
+    as HTTP; this one keeps writing after EOF from the client and hands stdin bytes over as is.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self._buffered = 0
+        self._eof = False
+        self._closed = False
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+        self._paused_reading = False
+
+    # asyncio.Protocol
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.put_nowait(data)
+        self._buffered += len(data)
+        if self._buffered > HIGH_WATER and not self._paused_reading:
+            self._paused_reading = True
+            self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._chunks.put_nowait(b"")
+        return True  # keep the transport open for output (half-close)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._can_write.set()
+        if not self._eof:
+            self._eof = True
+            self._chunks.put_nowait(b"")
+
+    def pause_writing(self) -> None:
+        self._can_write.clear()
+
+    def resume_writing(self) -> None:
+        self._can_write.set()
+
+    # ClientStream (services/attach.py)
+
+    async def read(self) -> bytes:
+        if self._eof and self._chunks.empty():
+            return b""
+        data = await self._chunks.get()
+        self._buffered -= len(data)
+        if self._paused_reading and self._buffered < HIGH_WATER // 2 and not self._closed:
+            self._paused_reading = False
+            self.transport.resume_reading()
+        return data
+
+    async def write(self, data: bytes) -> None:
+        if self._closed or self.transport.is_closing():
+            raise ConnectionResetError("client connection closed")
+        self.transport.write(data)
+        await self._can_write.wait()
+        if self._closed:
+            raise ConnectionResetError("client connection closed")
+
+    async def close(self) -> None:
+        if self._closed or self.transport.is_closing():
+            return
+        await self._can_write.wait()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.transport.close()
+
+
+async def hijack(request: web.Request, *, multiplexed: bool = False) -> HijackedStream:
+    """Answer 101 ourselves and take the connection over from aiohttp.
+
+    The handler must then run the session and end with `end_hijacked()`, so aiohttp writes no
+    response of its own on this connection.
+    """
+    transport = request.transport
+    if transport is None:
+        raise ConnectionResetError("client connection closed")
+    content_type = MULTIPLEXED_STREAM if multiplexed else RAW_STREAM
+    head = UPGRADE_HEAD.format(content_type=content_type)
+    if request.headers.get("Upgrade", "").lower() not in ("tcp", "h2c"):
+        # Clients that don't ask for an upgrade (old API versions) still get the raw stream.
+        head = head.replace("101 UPGRADED", "200 OK").replace("Connection: Upgrade\r\nUpgrade: tcp\r\n", "")
+    stream = HijackedStream(transport)  # type: ignore[arg-type]
+    transport.set_protocol(stream)
+    transport.write((head + "\r\n").encode())
+    return stream
+
+
+def end_hijacked() -> web.StreamResponse:
+    """What a hijacking handler raises at its end: aiohttp stops handling this connection."""
+    raise asyncio.CancelledError()

@@ -8,7 +8,7 @@ import platform
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jockerd import API_VERSION, MIN_API_VERSION, __version__
 from jockerd.models.docker.system import (
@@ -16,6 +16,7 @@ from jockerd.models.docker.system import (
     IndexInfo,
     PluginsInfo,
     RegistryServiceConfig,
+    RuntimeInfo,
     SystemInfo,
     SystemVersion,
 )
@@ -78,10 +79,29 @@ def engine_id(data_root: Path) -> str:
         return value
 
 
+class ContainerFacts(Protocol):
+    """What /info and /system/df need from the container service."""
+
+    def counts(self) -> dict[str, int]: ...
+    async def list(
+        self, *, all: bool, limit: int | None, size: bool, filters: dict[str, list[str]]
+    ) -> list[dict[str, Any]]: ...
+
+
 class SystemService:
-    def __init__(self, data_root: Path, images: ImageService) -> None:
+    def __init__(
+        self,
+        data_root: Path,
+        images: ImageService,
+        containers: ContainerFacts | None = None,
+        runtimes: dict[str, dict[str, Any]] | None = None,
+        default_runtime: str = "runc",
+    ) -> None:
         self.data_root = data_root
         self.images = images
+        self.containers = containers
+        self.runtimes = runtimes or {}
+        self.default_runtime = default_runtime
         self.started = datetime.now(UTC)
         self.id = engine_id(data_root)
 
@@ -114,8 +134,15 @@ class SystemService:
         images = await self.images.list(all=True, filters={})
         pretty, version_id = await asyncio.to_thread(operating_system)
         backing = await asyncio.to_thread(_fs_type, str(self.data_root))
+        counts = self.containers.counts() if self.containers is not None else {}
         return SystemInfo(
             id=self.id,
+            containers=counts.get("Containers", 0),
+            containers_running=counts.get("ContainersRunning", 0),
+            containers_paused=counts.get("ContainersPaused", 0),
+            containers_stopped=counts.get("ContainersStopped", 0),
+            runtimes={name: RuntimeInfo.model_validate(value) for name, value in self.runtimes.items()},
+            default_runtime=self.default_runtime,
             images=len(images),
             driver="overlay2",
             driver_status=[["Backing Filesystem", backing or "unknown"], ["Supports d_type", "true"]],
@@ -146,7 +173,10 @@ class SystemService:
         if "image" in wanted:
             out["LayersSize"], out["Images"] = await self.images.disk_usage()
         if "container" in wanted:
-            out["Containers"] = []
+            listed = []
+            if self.containers is not None:
+                listed = await self.containers.list(all=True, limit=None, size=True, filters={})
+            out["Containers"] = listed
         if "volume" in wanted:
             out["Volumes"] = []
         if "build-cache" in wanted:

@@ -1,13 +1,18 @@
-"""System endpoints: SystemPing, SystemPingHead, SystemVersion, SystemInfo, SystemDataUsage."""
+"""System endpoints: SystemPing, SystemPingHead, SystemVersion, SystemInfo, SystemDataUsage,
+SystemEvents."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from jockerd import API_VERSION
+from jockerd.api.params import query_filters
 from jockerd.api.responses import json_response
+from jockerd.errors import InvalidParameterError
 from jockerd.models.docker.system import SystemInfo, SystemVersion
 
 
@@ -17,7 +22,14 @@ class SystemBackend(Protocol):
     async def data_usage(self, types: list[str]) -> dict[str, Any]: ...
 
 
+class EventBackend(Protocol):
+    def subscribe(
+        self, *, since: float | None, until: float | None, filters: dict[str, list[str]]
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+
 SYSTEM = web.AppKey("system", SystemBackend)
+EVENTS = web.AppKey("events", EventBackend)
 routes = web.RouteTableDef()
 
 _PING_HEADERS = {
@@ -57,3 +69,30 @@ async def system_info(request: web.Request) -> web.Response:
 async def system_data_usage(request: web.Request) -> web.Response:
     types = request.query.getall("type", [])
     return json_response(await request.app[SYSTEM].data_usage(types))
+
+
+def _event_time(request: web.Request, name: str) -> float | None:
+    """since/until as the CLI sends them: unix seconds, optionally with a fraction."""
+    value = request.query.get(name, "")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidParameterError(f"invalid value for {name}: {value}") from None
+
+
+@routes.get("/events", name="SystemEvents", allow_head=False)
+async def system_events(request: web.Request) -> web.StreamResponse:
+    since, until = _event_time(request, "since"), _event_time(request, "until")
+    if since is not None and until is not None and since > until:
+        raise InvalidParameterError("`since` time cannot be after `until` time")
+    events = request.app[EVENTS].subscribe(since=since, until=until, filters=query_filters(request))
+    iterator = aiter(events)
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)  # headers at once: `docker events` waits on them
+    async for event in iterator:
+        await response.write((json.dumps(event, separators=(",", ":")) + "\n").encode())
+    await response.write_eof()
+    return response

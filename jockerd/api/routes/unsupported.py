@@ -29,7 +29,6 @@ from jockerd.api.responses import json_response
 from jockerd.errors import (
     NotFoundError,
     UnavailableError,
-    no_such_container,
     not_implemented,
 )
 
@@ -38,31 +37,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Swagger v1.51 endpoints not served by system.py or images.py, grouped by swagger tag.
 UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     # Container
-    ("GET", "/containers/json", "ContainerList"),
-    ("POST", "/containers/create", "ContainerCreate"),
-    ("GET", "/containers/{id}/json", "ContainerInspect"),
-    ("GET", "/containers/{id}/top", "ContainerTop"),
-    ("GET", "/containers/{id}/logs", "ContainerLogs"),
     ("GET", "/containers/{id}/changes", "ContainerChanges"),
     ("GET", "/containers/{id}/export", "ContainerExport"),
-    ("GET", "/containers/{id}/stats", "ContainerStats"),
-    ("POST", "/containers/{id}/resize", "ContainerResize"),
-    ("POST", "/containers/{id}/start", "ContainerStart"),
-    ("POST", "/containers/{id}/stop", "ContainerStop"),
-    ("POST", "/containers/{id}/restart", "ContainerRestart"),
-    ("POST", "/containers/{id}/kill", "ContainerKill"),
-    ("POST", "/containers/{id}/update", "ContainerUpdate"),
-    ("POST", "/containers/{id}/rename", "ContainerRename"),
-    ("POST", "/containers/{id}/pause", "ContainerPause"),
-    ("POST", "/containers/{id}/unpause", "ContainerUnpause"),
-    ("POST", "/containers/{id}/attach", "ContainerAttach"),
     ("GET", "/containers/{id}/attach/ws", "ContainerAttachWebsocket"),
-    ("POST", "/containers/{id}/wait", "ContainerWait"),
-    ("DELETE", "/containers/{id}", "ContainerDelete"),
     ("HEAD", "/containers/{id}/archive", "ContainerArchiveInfo"),
     ("GET", "/containers/{id}/archive", "ContainerArchive"),
     ("PUT", "/containers/{id}/archive", "PutContainerArchive"),
-    ("POST", "/containers/prune", "ContainerPrune"),
     # Image
     ("POST", "/build", "ImageBuild"),
     ("POST", "/build/prune", "BuildPrune"),
@@ -71,12 +51,7 @@ UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/commit", "ImageCommit"),
     # System
     ("POST", "/auth", "SystemAuth"),
-    ("GET", "/events", "SystemEvents"),
     # Exec
-    ("POST", "/containers/{id}/exec", "ContainerExec"),
-    ("POST", "/exec/{id}/start", "ExecStart"),
-    ("POST", "/exec/{id}/resize", "ExecResize"),
-    ("GET", "/exec/{id}/json", "ExecInspect"),
     # Volume
     ("GET", "/volumes", "VolumeList"),
     ("POST", "/volumes/create", "VolumeCreate"),
@@ -183,9 +158,6 @@ def _param(request: web.Request) -> str:
 # Listings that are correctly empty while jocker has no such objects.
 
 
-async def container_list(request: web.Request) -> web.Response:
-    return json_response([])
-
 
 async def network_list(request: web.Request) -> web.Response:
     return json_response([])
@@ -202,9 +174,6 @@ async def plugin_list(request: web.Request) -> web.Response:
 # Lookups of the `docker inspect` chain: Docker's 404 for each kind.
 
 
-async def container_inspect(request: web.Request) -> web.Response:
-    raise no_such_container(_param(request))
-
 
 async def network_inspect(request: web.Request) -> web.Response:
     raise NotFoundError(f"network {_param(request)} not found")
@@ -217,9 +186,6 @@ async def volume_inspect(request: web.Request) -> web.Response:
 async def plugin_inspect(request: web.Request) -> web.Response:
     raise NotFoundError(f'plugin "{_param(request)}" not found')
 
-
-async def exec_inspect(request: web.Request) -> web.Response:
-    raise NotFoundError(f"No such exec instance: {_param(request)}")
 
 
 # Swarm: what dockerd answers on a node that has not joined a swarm.
@@ -234,15 +200,12 @@ async def swarm_leave(request: web.Request) -> web.Response:
 
 
 SPECIAL_HANDLERS: dict[str, Handler] = {
-    "ContainerList": container_list,
     "NetworkList": network_list,
     "VolumeList": volume_list,
     "PluginList": plugin_list,
-    "ContainerInspect": container_inspect,
     "NetworkInspect": network_inspect,
     "VolumeInspect": volume_inspect,
     "PluginInspect": plugin_inspect,
-    "ExecInspect": exec_inspect,
     "SwarmLeave": swarm_leave,
 }
 

@@ -18,7 +18,9 @@ from pydantic import Field
 from jockerd.models.base import OciModel
 from jockerd.models.oci.image import dump  # noqa: F401 - one serializer for every OCI document
 
-OCI_VERSION = "1.2.0"
+# What dockerd 20.10 writes, and the newest version runc 1.1 and crun 1.8 (Debian 12) accept:
+# crun rejects "1.2.0" with "unknown version specified".
+OCI_VERSION = "1.0.2-dev"
 
 
 class LinuxNamespaceType(StrEnum):

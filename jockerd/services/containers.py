@@ -1,0 +1,1372 @@
+"""ContainerService: Docker's container use cases over the record store, bundles and shims.
+
+Each container has an asyncio.Lock; every verb that changes a container's state takes it, so
+create/start/stop/rm races on one container serialize, and the DockerState machine
+(container_state.py) decides what each verb may do. A container's *run* is one jocker-shim:
+start writes the bundle, starts the shim (which mounts the rootfs and runs the runtime's
+`create`), connects the attach sessions that were waiting, then runs the runtime's `start`.
+A monitor task per run awaits the shim's exit file and applies Docker's exit rules
+(AutoRemove, restart policies, waiters).
+
+Records are written atomically on every state change (store/containers.py), and `restore()`
+rebuilds everything from them and from the shims that outlived the previous daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal as signals
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jockerd.bundle import generate, network_files
+from jockerd.bundle.conversion import merge_config
+from jockerd.driver.runtimes import RuntimeRegistry
+from jockerd.driver.shim_client import ExitStatus, ShimClient, ShimOptions
+from jockerd.errors import (
+    ConflictError,
+    InvalidParameterError,
+    JockerError,
+    NotFoundError,
+    NotModifiedError,
+    no_such_container,
+)
+from jockerd.ids import new_id, resolve_prefix, short_id
+from jockerd.imagestore.snapshots import Snapshotter
+from jockerd.imagestore.store import ImageStore
+from jockerd.services import attach as attaching
+from jockerd.services.container_state import DockerState, not_running
+from jockerd.services.events import EventBus
+from jockerd.services.timefmt import ZERO_TIME, human_duration, parse_rfc3339, rfc3339_nano
+from jockerd.store import names as naming
+from jockerd.store.containers import ContainerRecord, ContainerStore, StateRecord
+
+log = logging.getLogger("jockerd.containers")
+
+DEFAULT_STOP_TIMEOUT = 10
+DEFAULT_SHM_SIZE = 64 * 1024 * 1024
+LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isolation", "is-task",
+                "label", "name", "network", "publish", "since", "status", "volume"}  # fmt: skip
+PRUNE_FILTERS = {"label", "label!", "until"}
+
+
+def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int:
+    """moby's signal.ParseSignal: a number, or a name with or without SIG, any case."""
+    if value is None or value == "":
+        return default
+    text = str(value)
+    if text.isdigit():
+        number = int(text)
+        if number == 0 or number > 64:
+            raise InvalidParameterError(f"Invalid signal: {text}")
+        return number
+    name = text.upper().removeprefix("SIG")
+    try:
+        return int(signals.Signals["SIG" + name])
+    except KeyError:
+        raise InvalidParameterError(f"Invalid signal: {text}") from None
+
+
+def start_error_exit_code(message: str) -> int:
+    """dockerd's exit code for a container that failed to start (the CLI maps the same words)."""
+    lowered = message.lower()
+    if "executable file not found" in lowered or "no such file or directory" in lowered:
+        return 127
+    if "permission denied" in lowered or "is a directory" in lowered:
+        return 126
+    return 128
+
+
+@dataclass
+class Container:
+    """A container in memory: its record plus what only lives while the daemon runs."""
+
+    record: ContainerRecord
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shim: ShimClient | None = None
+    monitor: asyncio.Task[None] | None = None
+    exit_waiters: list[asyncio.Future[tuple[int, str]]] = field(default_factory=list)
+    removed_waiters: list[asyncio.Future[tuple[int, str]]] = field(default_factory=list)
+    # Attach sessions waiting for the next start: resolved with the run's shim (or None).
+    pending_attach: list[asyncio.Future[ShimClient | None]] = field(default_factory=list)
+    restart_task: asyncio.Task[None] | None = None
+    exec_ids: list[str] = field(default_factory=list)
+    # Set when the current run's process has exited (before the exit is recorded under the lock).
+    run_done: asyncio.Event = field(default_factory=asyncio.Event)
+    removed: bool = False
+    stopping: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def state(self) -> DockerState:
+        return DockerState(self.record.state.status)
+
+
+class LogsAndStats:
+    """`docker logs` and `docker stats` for ContainerService (mixed in below)."""
+
+    get: Callable[[str], Container]
+    runtimes: RuntimeRegistry
+    settings: generate.SpecSettings
+
+    async def logs(
+        self, ref: str, *, stdout: bool, stderr: bool, since: float, until: float, tail: int | None,
+        timestamps: bool, follow: bool,
+    ) -> AsyncIterator[bytes]:  # fmt: skip
+        from jockerd.services.logs import format_entry, read_logs
+
+        container = self.get(ref)
+        record = container.record
+        log_type = (record.host_config.get("LogConfig") or {}).get("Type") or "json-file"
+        if log_type == "none":
+            raise NotImplementedLogs(log_type)
+        yield b""  # the headers go out now, even when the log is empty and followed
+        tty = bool(record.config.get("Tty"))
+        options = (record.host_config.get("LogConfig") or {}).get("Config") or {}
+        entries = read_logs(
+            Path(record.log_path),
+            stdout=stdout,
+            stderr=stderr,
+            since=since,
+            until=until,
+            tail=tail,
+            follow=follow and container.state.is_running(),
+            done=lambda: container.removed or not container.state.is_running(),
+            max_files=int(options.get("max-file") or 1),
+        )
+        async for entry in entries:
+            yield format_entry(entry, timestamps=timestamps, tty=tty)
+
+    async def stats(self, ref: str, *, stream: bool, one_shot: bool) -> AsyncIterator[dict[str, Any]]:
+        from jockerd.services import stats as stats_math
+
+        container = self.get(ref)
+        record = container.record
+        previous: dict[str, Any] | None = None
+        preread = None
+        online = stats_math.online_cpus()
+        while True:
+            if container.removed:
+                return
+            now = datetime.now(UTC)
+            if container.state.is_running() and container.shim is not None:
+                runtime = self.runtimes.get(record.runtime).oci
+                try:
+                    data = await runtime.events_stats(record.id)
+                    networks = await asyncio.to_thread(stats_math.read_network_stats, container.shim.pid)
+                    system = await asyncio.to_thread(stats_math.system_cpu_usage)
+                except (JockerError, OSError):
+                    data, networks, system = None, None, 0
+            else:
+                data, networks, system = None, None, 0
+            if data is None:
+                sample = stats_math.stopped_stats(container_id=record.id, name=record.name)
+            else:
+                sample = stats_math.stats_from_runtime(
+                    data,
+                    container_id=record.id,
+                    name=record.name,
+                    read=now,
+                    preread=preread,
+                    previous=previous,
+                    system_cpu_usage=system,
+                    online_cpus=online,
+                    networks=networks if record.host_config.get("NetworkMode") != "host" else None,
+                    cgroup_version=self.settings.cgroup_version,
+                )
+            if not stream and previous is None and data is not None and not one_shot:
+                # dockerd takes two samples a second apart so precpu_stats (the CPU %) means something
+                previous, preread = sample, now
+                await asyncio.sleep(1)
+                continue
+            yield sample
+            if not stream:
+                return
+            previous, preread = sample, now
+            await asyncio.sleep(1)
+
+
+class NotImplementedLogs(JockerError):
+    status = 501
+
+    def __init__(self, driver: str) -> None:
+        super().__init__(f'configured logging driver does not support reading: "{driver}"')
+
+
+class ContainerService(LogsAndStats):
+    def __init__(
+        self,
+        *,
+        data_root: Path,
+        exec_root: Path,
+        store: ContainerStore,
+        images: ImageStore,
+        snapshots: Snapshotter,
+        events: EventBus,
+        runtimes: RuntimeRegistry,
+        settings: generate.SpecSettings,
+        shim_argv: list[str] | None = None,
+    ) -> None:
+        self.data_root = data_root
+        self.exec_root = exec_root
+        self.store = store
+        self.images = images
+        self.snapshots = snapshots
+        self.events = events
+        self.runtimes = runtimes
+        self.settings = settings
+        self.shim_argv = shim_argv
+        self.names = naming.NameRegistry()
+        self.containers: dict[str, Container] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lookup ----------------------------------------------------------------------------------
+
+    def get(self, ref: str) -> Container:
+        """By full ID, name (with or without "/"), or unique ID prefix (Docker's order)."""
+        container = self.containers.get(ref)
+        if container is not None:
+            return container
+        owner = self.names.get(ref) if ref else None
+        if owner is not None and owner in self.containers:
+            return self.containers[owner]
+        matches = resolve_prefix(ref, self.containers) if ref else []
+        if len(matches) == 1:
+            return self.containers[matches[0]]
+        if len(matches) > 1:
+            raise InvalidParameterError(f"multiple IDs found with provided prefix: {ref}")
+        raise no_such_container(ref)
+
+    def image_usage(self, image_id: str) -> list[tuple[str, bool]]:
+        """(container ID, running) of containers using an image: ImageService's conflict check."""
+        return [(c.id, c.state.is_running()) for c in self.containers.values() if c.record.image == image_id]
+
+    def counts(self) -> dict[str, int]:
+        states = [c.state for c in self.containers.values()]
+        return {
+            "Containers": len(states),
+            "ContainersRunning": sum(s in (DockerState.RUNNING, DockerState.RESTARTING) for s in states),
+            "ContainersPaused": sum(s is DockerState.PAUSED for s in states),
+            "ContainersStopped": sum(not s.is_running() for s in states),
+        }
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _event(self, container: Container, action: str, **extra: str) -> None:
+        record = container.record
+        attributes = {"image": record.image_name, "name": record.name.lstrip("/")}
+        attributes.update({k: v for k, v in (record.config.get("Labels") or {}).items()})
+        attributes.update(extra)
+        self.events.publish("container", action, record.id, attributes)
+
+    def _save(self, container: Container) -> None:
+        if not container.removed:
+            self.store.save(container.record)
+
+    # -- create ----------------------------------------------------------------------------------
+
+    async def create(
+        self, name: str | None, body: dict[str, Any], platform: str = ""
+    ) -> tuple[str, list[str]]:
+        """Validate, resolve the image, reserve the name, write the record: (ID, warnings)."""
+        body = dict(body)
+        host = dict(body.pop("HostConfig", None) or {})
+        networking = dict(body.pop("NetworkingConfig", None) or {})
+        image_ref = str(body.get("Image") or "")
+        if not image_ref:
+            raise InvalidParameterError("Config cannot be empty in order to create a container")
+        if platform and platform not in ("linux", f"linux/{_arch()}"):
+            raise NotFoundError(
+                f"image with reference {image_ref} was found but does not match the specified platform: wanted {platform}"
+            )  # noqa: E501
+        image_id = await asyncio.to_thread(self.images.resolve, image_ref)
+        image = await asyncio.to_thread(self.images.image, image_id)
+        self.runtimes.get(host.get("Runtime") or None)  # an unknown runtime fails the create
+        warnings = _validate_host_config(host)
+        merged = merge_config(image.config, body)["config"]
+        config = _inspect_config(body, merged, image.config)
+        if not (config.get("Cmd") or config.get("Entrypoint")):
+            raise InvalidParameterError("No command specified")
+        container_id = new_id()
+        stored_name = naming.validate(name) if name else None
+        if stored_name:
+            self.names.reserve(stored_name, container_id)
+        else:
+            stored_name = self.names.generate(container_id)
+        try:
+            record = await self._new_record(
+                container_id, stored_name, image_id, image_ref, image, body, config, host, networking
+            )
+        except BaseException:
+            self.names.release(stored_name)
+            await asyncio.to_thread(self.store.delete, container_id)
+            raise
+        container = Container(record)
+        self.containers[container_id] = container
+        self._event(container, "create")
+        return container_id, warnings
+
+    async def _new_record(
+        self, container_id: str, name: str, image_id: str, image_ref: str, image: Any, body: dict[str, Any],
+        config: dict[str, Any], host: dict[str, Any], networking: dict[str, Any],
+    ) -> ContainerRecord:  # fmt: skip
+        directory = self.store.dir(container_id)
+        host = _host_config_defaults(host, self.runtimes.get(host.get("Runtime") or None).name)
+        if not config.get("Hostname"):
+            config["Hostname"] = container_id[:12]
+        args = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+        record = ContainerRecord(
+            id=container_id,
+            name=name,
+            created=rfc3339_nano(),
+            image=image_id,
+            image_name=image_ref,
+            path=args[0],
+            args=args[1:],
+            config=config,
+            request=body,
+            host_config=host,
+            networking_config=networking,
+            runtime=host["Runtime"],
+            chain_ids=image.chain_ids(),
+            log_path=str(directory / f"{container_id}-json.log"),
+            resolv_conf_path=str(directory / "resolv.conf"),
+            hostname_path=str(directory / "hostname"),
+            hosts_path=str(directory / "hosts"),
+        )
+
+        def write() -> None:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o710)
+            self.snapshots.prepare(container_id, record.chain_ids)
+            self._write_network_files(record)
+            self._generate_spec(record)  # Docker's validation errors belong to create
+            self.store.save(record)
+
+        await asyncio.to_thread(write)
+        return record
+
+    def _write_network_files(self, record: ContainerRecord) -> None:
+        host = record.host_config
+        host_network = host.get("NetworkMode") == "host"
+        try:
+            host_resolv = Path("/etc/resolv.conf").read_text()
+        except OSError:
+            host_resolv = ""
+        host_hosts = None
+        if host_network:
+            with contextlib.suppress(OSError):
+                host_hosts = Path("/etc/hosts").read_text()
+        texts = {
+            record.hosts_path: network_files.hosts_content(host.get("ExtraHosts"), host_network=host_hosts),
+            record.hostname_path: network_files.hostname_content(
+                os.uname().nodename if host_network and not record.request.get("Hostname")
+                else str(record.config.get("Hostname"))
+            ),
+            record.resolv_conf_path: network_files.resolv_conf_content(
+                host_resolv, dns=host.get("Dns"), search=host.get("DnsSearch"),
+                options=host.get("DnsOptions"), host_network=host_network,
+            ),
+        }  # fmt: skip
+        for path, text in texts.items():
+            Path(path).write_text(text)
+
+    def _generate_spec(self, record: ContainerRecord) -> dict[str, Any]:
+        """config.json for this container; users resolve against the merged view, unmounted."""
+        with tempfile.TemporaryDirectory(prefix="userdb-", dir=self.store.dir(record.id)) as view:
+            etc = Path(view, "etc")
+            etc.mkdir()
+            for name in ("passwd", "group"):
+                text = self.snapshots.read_file(record.id, record.chain_ids, f"/etc/{name}")
+                if text is not None:
+                    (etc / name).write_text(text)
+            image_config = self.images.read_config(record.image)
+            body = {**record.request, "HostConfig": record.host_config}
+            if record.host_config.get("NetworkMode") == "host" and not record.request.get("Hostname"):
+                body["Hostname"] = os.uname().nodename
+            return generate.generate_spec(
+                record.id,
+                image_config,
+                body,
+                view,
+                container_dir=self.store.dir(record.id),
+                settings=self.settings,
+            )
+
+    # -- start -----------------------------------------------------------------------------------
+
+    async def start(self, ref: str) -> None:
+        container = self.get(ref)
+        async with container.lock:
+            state = container.state
+            if state is DockerState.PAUSED:
+                raise ConflictError("cannot start a paused container, try unpause instead")
+            if state.is_running():
+                raise NotModifiedError("container already started")
+            if state in (DockerState.REMOVING, DockerState.DEAD) or container.removed:
+                raise ConflictError("container is marked for removal and cannot be started")
+            container.record.state.manually_stopped = False
+            await self._start(container)
+
+    async def _start(self, container: Container) -> None:
+        """Bundle, shim, attach, runtime start. On failure: Docker's error record and exit code."""
+        record = container.record
+        runtime = self.runtimes.get(record.runtime)
+        bundle = self.exec_root / "bundles" / record.id
+        state_dir = self.exec_root / "shim" / record.id
+        try:
+            spec, mounts = await asyncio.to_thread(self._prepare_run, record, bundle, state_dir)
+            log_config = record.host_config.get("LogConfig") or {}
+            log_options = log_config.get("Config") or {}
+            options = ShimOptions(
+                container_id=record.id,
+                bundle=bundle,
+                state_dir=state_dir,
+                runtime_argv=runtime.argv,
+                runtime_root=runtime.oci.root,
+                mounts=mounts,
+                log_path=Path(record.log_path) if log_config.get("Type", "json-file") != "none" else None,
+                log_max_size=_size_option(log_options.get("max-size")),
+                log_max_file=int(log_options.get("max-file") or 1),
+                tty=bool(record.config.get("Tty")),
+                stdin=bool(record.config.get("OpenStdin")),
+                stdin_once=bool(record.config.get("StdinOnce")),
+                console_size=_console_size(record.host_config.get("ConsoleSize")),
+            )
+            shim = await ShimClient.start(options, shim_argv=self.shim_argv)
+        except JockerError as e:
+            await self._start_failed(container, str(e), bundle)
+            raise
+        except OSError as e:
+            await self._start_failed(container, str(e), bundle)
+            raise InvalidParameterError(str(e)) from None
+        container.shim = shim
+        pending, container.pending_attach = container.pending_attach, []
+        for future in pending:
+            if not future.done():
+                future.set_result(shim)
+        await asyncio.sleep(0)  # let the attach sessions connect to the shim before the first byte
+        for _ in range(len(pending)):
+            await asyncio.sleep(0)
+        try:
+            await runtime.oci.start(record.id)
+        except JockerError as e:
+            with contextlib.suppress(JockerError):
+                await runtime.oci.kill(record.id, signals.SIGKILL)
+            await shim.wait()
+            container.shim = None
+            await self._start_failed(container, str(e), bundle)
+            raise
+        state = record.state
+        state.status = DockerState.RUNNING
+        state.pid = shim.pid
+        state.started_at = rfc3339_nano()
+        state.exit_code = 0
+        state.error = ""
+        state.oom_killed = False
+        state.has_been_started = True
+        self._save(container)
+        self._event(container, "start")
+        container.run_done = asyncio.Event()
+        container.monitor = self._spawn(self._monitor(container, shim, container.run_done))
+
+    def _prepare_run(
+        self, record: ContainerRecord, bundle: Path, state_dir: Path
+    ) -> tuple[dict[str, Any], list]:
+        shutil.rmtree(state_dir, ignore_errors=True)
+        state_dir.mkdir(parents=True, mode=0o700)
+        mounts = self.snapshots.prepare(record.id, record.chain_ids)
+        self._write_network_files(record)
+        spec = self._generate_spec(record)
+        (bundle / "rootfs").mkdir(parents=True, exist_ok=True)
+        generate.write_bundle(bundle, spec)
+        workdir = str(record.config.get("WorkingDir") or "")
+        if workdir:
+            # dockerd creates WorkingDir (root-owned) in the rootfs; the upper layer is that rootfs.
+            target = self.snapshots.upper_dir(record.id) / workdir.lstrip("/")
+            if self.snapshots.read_file(record.id, record.chain_ids, workdir) is None:
+                with contextlib.suppress(OSError):
+                    target.mkdir(parents=True, exist_ok=True, mode=0o755)
+        return spec, mounts
+
+    async def _start_failed(self, container: Container, message: str, bundle: Path) -> None:
+        record = container.record
+        if record.state.status == DockerState.RESTARTING:
+            record.state.status = DockerState.EXITED
+        record.state.error = message
+        record.state.exit_code = start_error_exit_code(message)
+        self._save(container)
+        await asyncio.to_thread(shutil.rmtree, bundle, True)
+        code = record.state.exit_code
+        self._resolve(container.exit_waiters, (code, message))
+        container.exit_waiters = []
+        self._cancel_pending_attach(container)
+        if record.host_config.get("AutoRemove"):
+            self._spawn(self._auto_remove(container))
+
+    def _cancel_pending_attach(self, container: Container) -> None:
+        pending, container.pending_attach = container.pending_attach, []
+        for future in pending:
+            if not future.done():
+                future.set_result(None)
+
+    @staticmethod
+    def _resolve(waiters: list[asyncio.Future[tuple[int, str]]], value: tuple[int, str]) -> None:
+        for future in waiters:
+            if not future.done():
+                future.set_result(value)
+
+    # -- exit ------------------------------------------------------------------------------------
+
+    async def _monitor(self, container: Container, shim: ShimClient, run_done: asyncio.Event) -> None:
+        status = await shim.wait()
+        run_done.set()
+        await self._exited(container, status)
+
+    async def _exited(self, container: Container, status: ExitStatus) -> None:
+        """The run ended (the shim cleaned up): record it, then Docker's after-exit rules."""
+        async with container.lock:
+            record = container.record
+            state = record.state
+            container.shim = None
+            container.monitor = None
+            state.status = DockerState.EXITED
+            state.pid = 0
+            state.exit_code = status.exit_code
+            state.oom_killed = status.oom_killed
+            state.finished_at = status.finished_at or rfc3339_nano()
+            state.error = status.error
+            self._save(container)
+            await asyncio.to_thread(shutil.rmtree, self.exec_root / "bundles" / record.id, True)
+            if status.oom_killed:
+                self._event(container, "oom")
+            self._event(container, "die", exitCode=str(status.exit_code))
+            self._resolve(container.exit_waiters, (status.exit_code, ""))
+            container.exit_waiters = []
+            if record.host_config.get("AutoRemove") and not container.stopping:
+                self._spawn(self._auto_remove(container))
+                return
+            delay = self._restart_delay(container, status)
+            if delay is not None:
+                state.status = DockerState.RESTARTING
+                self._save(container)
+                container.restart_task = self._spawn(self._restart_later(container, delay))
+
+    def _restart_delay(self, container: Container, status: ExitStatus) -> float | None:
+        """Docker's restart manager: whether and when to restart after this exit."""
+        record = container.record
+        policy = record.host_config.get("RestartPolicy") or {}
+        name = policy.get("Name") or "no"
+        if record.state.manually_stopped or container.stopping or container.removed or name == "no":
+            return None
+        if name == "on-failure":
+            if status.exit_code == 0:
+                return None
+            maximum = int(policy.get("MaximumRetryCount") or 0)
+            if maximum and record.restart_count >= maximum:
+                return None
+        elif name not in ("always", "unless-stopped"):
+            return None
+        ran = time.time() - parse_rfc3339(record.state.started_at)
+        # 100 ms, doubling per quick failure, reset after 10 s of running (moby restartmanager).
+        if ran >= 10:
+            record.restart_delay = 0.1
+        else:
+            record.restart_delay = min(max(record.restart_delay * 2, 0.1), 60.0)
+        return record.restart_delay
+
+    async def _restart_later(self, container: Container, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with container.lock:
+            if container.removed or container.state is not DockerState.RESTARTING:
+                return
+            container.record.restart_count += 1
+            try:
+                await self._start(container)
+            except JockerError as e:
+                log.warning("restart of %s failed: %s", container.id, e)
+            finally:
+                container.restart_task = None
+
+    async def _auto_remove(self, container: Container) -> None:
+        async with container.lock:
+            if not container.removed:
+                await self._remove(container)
+
+    # -- wait ------------------------------------------------------------------------------------
+
+    async def wait(self, ref: str, condition: str) -> Awaitable[tuple[int, str]]:
+        """Register a waiter now (before the caller answers with headers); await the result later.
+
+        not-running: at once if not running; next-exit: the next exit; removed: the removal.
+        """
+        container = self.get(ref)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, str]] = loop.create_future()
+        condition = condition or "not-running"
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidParameterError(f"invalid condition: {condition!r}")
+        state = container.record.state
+        if condition == "removed":
+            container.removed_waiters.append(future)
+        elif condition == "not-running" and not container.state.is_running():
+            future.set_result((state.exit_code, ""))
+        else:
+            container.exit_waiters.append(future)
+        return future
+
+    # -- stop, kill, restart ---------------------------------------------------------------------
+
+    def _runtime(self, container: Container) -> Any:
+        return self.runtimes.get(container.record.runtime).oci
+
+    async def kill(self, ref: str, signal: str | None) -> None:
+        container = self.get(ref)
+        number = parse_signal(signal)
+        async with container.lock:
+            if not container.state.is_running() or container.state is DockerState.RESTARTING:
+                raise ConflictError(f"Cannot kill container: {ref}: Container {container.id} is not running")
+            if number in (signals.SIGKILL, signals.SIGTERM, signals.SIGINT):
+                container.record.state.manually_stopped = True
+                self._save(container)
+            await self._signal(container, number)
+            self._event(container, "kill", signal=str(number))
+
+    async def _signal(self, container: Container, number: int) -> None:
+        runtime = self._runtime(container)
+        try:
+            await runtime.kill(container.id, number)
+        except NotFoundError:
+            pass  # it exited meanwhile
+        except ConflictError:
+            pass
+        if number == signals.SIGKILL and container.state is DockerState.PAUSED:
+            with contextlib.suppress(JockerError):
+                await runtime.resume(container.id)
+
+    async def stop(self, ref: str, timeout: int | None, signal: str | None = None) -> None:
+        container = self.get(ref)
+        async with container.lock:
+            if container.restart_task is not None:
+                container.restart_task.cancel()
+                container.restart_task = None
+                container.record.state.status = DockerState.EXITED
+                container.record.state.manually_stopped = True
+                self._save(container)
+                return
+            if not container.state.is_running():
+                raise NotModifiedError("container already stopped")
+            container.record.state.manually_stopped = True
+            self._save(container)
+            await self._stop(container, timeout, signal)
+
+    async def _stop(self, container: Container, timeout: int | None, signal: str | None) -> None:
+        """The stop signal, `timeout` seconds, then SIGKILL; returns once the exit is recorded."""
+        config = container.record.config
+        if timeout is None:
+            stop_timeout = config.get("StopTimeout")
+            timeout = DEFAULT_STOP_TIMEOUT if stop_timeout is None else int(stop_timeout)
+        number = parse_signal(signal or config.get("StopSignal") or "SIGTERM")
+        monitor = container.monitor
+        run_done = container.run_done
+        container.stopping = True
+        try:
+            if monitor is None:
+                return
+            if timeout != 0:
+                self._event(container, "kill", signal=str(number))
+                await self._signal(container, number)
+            done = False
+            if timeout != 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(run_done.wait(), None if timeout < 0 else timeout)
+                    done = True
+            if not done:
+                self._event(container, "kill", signal=str(int(signals.SIGKILL)))
+                await self._signal(container, signals.SIGKILL)
+            # The monitor takes the lock to record the exit: let it, then re-take ours.
+            container.lock.release()
+            try:
+                await asyncio.shield(monitor)
+            finally:
+                await container.lock.acquire()
+        finally:
+            container.stopping = False
+        self._event(container, "stop")
+        if container.record.host_config.get("AutoRemove") and not container.removed:
+            await self._remove(container)
+
+    async def restart(self, ref: str, timeout: int | None, signal: str | None = None) -> None:
+        container = self.get(ref)
+        async with container.lock:
+            if container.restart_task is not None:
+                container.restart_task.cancel()
+                container.restart_task = None
+                container.record.state.status = DockerState.EXITED
+            if container.state.is_running():
+                auto_remove = container.record.host_config.get("AutoRemove")
+                container.record.host_config["AutoRemove"] = False  # a restart must not remove it
+                try:
+                    await self._stop(container, timeout, signal)
+                finally:
+                    container.record.host_config["AutoRemove"] = auto_remove
+            container.record.state.manually_stopped = False
+            await self._start(container)
+            self._event(container, "restart")
+
+    # -- pause -----------------------------------------------------------------------------------
+
+    async def pause(self, ref: str) -> None:
+        container = self.get(ref)
+        async with container.lock:
+            if container.state is DockerState.PAUSED:
+                raise ConflictError(f"Container {container.id} is already paused")
+            if container.state is not DockerState.RUNNING:
+                raise not_running(container.id)
+            await self._runtime(container).pause(container.id)
+            container.record.state.status = DockerState.PAUSED
+            self._save(container)
+            self._event(container, "pause")
+
+    async def unpause(self, ref: str) -> None:
+        container = self.get(ref)
+        async with container.lock:
+            if container.state is not DockerState.PAUSED:
+                raise ConflictError(f"Container {container.id} is not paused")
+            await self._runtime(container).resume(container.id)
+            container.record.state.status = DockerState.RUNNING
+            self._save(container)
+            self._event(container, "unpause")
+
+    # -- rename, remove, prune -------------------------------------------------------------------
+
+    async def rename(self, ref: str, new_name: str) -> None:
+        container = self.get(ref)
+        if not new_name:
+            raise InvalidParameterError("Neither old nor new names may be empty")
+        stored = naming.validate(new_name)
+        async with container.lock:
+            old = container.record.name
+            if stored == old:
+                raise InvalidParameterError("Renaming a container with the same name as its current name")
+            self.names.reserve(stored, container.id)
+            container.record.name = stored
+            self._save(container)
+            self.names.release(old)
+            self._event(container, "rename", oldName=old)
+
+    async def remove(self, ref: str, *, force: bool, volumes: bool = False) -> None:
+        container = self.get(ref)
+        async with container.lock:
+            if container.removed:
+                raise ConflictError(f"removal of container {container.id} is already in progress")
+            if container.restart_task is not None:
+                container.restart_task.cancel()
+                container.restart_task = None
+                container.record.state.status = DockerState.EXITED
+            if container.state.is_running():
+                if not force:
+                    verb = "paused" if container.state is DockerState.PAUSED else "running"
+                    hint = "Unpause and then stop" if verb == "paused" else "Stop"
+                    raise ConflictError(
+                        f"You cannot remove a {verb} container {container.id}. "
+                        f"{hint} the container before attempting removal or force remove"
+                    )
+                container.record.host_config["AutoRemove"] = False
+                await self._stop(container, 0, "KILL")
+            await self._remove(container)
+
+    async def _remove(self, container: Container) -> None:
+        """Delete everything of an exited container (its lock held); fire `removed` waiters."""
+        record = container.record
+        container.removed = True
+        self.containers.pop(record.id, None)
+        self.names.release(record.name)
+        self._cancel_pending_attach(container)
+
+        def delete() -> None:
+            shutil.rmtree(self.exec_root / "bundles" / record.id, ignore_errors=True)
+            shutil.rmtree(self.exec_root / "shim" / record.id, ignore_errors=True)
+            self.snapshots.remove(record.id)
+            self.store.delete(record.id)
+
+        await asyncio.to_thread(delete)
+        self._event(container, "destroy")
+        self._resolve(container.removed_waiters, (record.state.exit_code, ""))
+        self._resolve(container.exit_waiters, (record.state.exit_code, ""))
+        container.removed_waiters = []
+        container.exit_waiters = []
+
+    async def prune(self, filters: dict[str, list[str]]) -> tuple[list[str], int]:
+        for key in filters:
+            if key not in PRUNE_FILTERS:
+                raise InvalidParameterError(f"invalid filter '{key}'")
+        until = _until(filters.get("until", []))
+        deleted: list[str] = []
+        space = 0
+        for container in list(self.containers.values()):
+            record = container.record
+            if container.state.is_running() or container.state is DockerState.RESTARTING:
+                continue
+            if not _labels_match(record.config.get("Labels") or {}, filters):
+                continue
+            if until is not None and parse_rfc3339(record.created) >= until:
+                continue
+            size = await asyncio.to_thread(_dir_size, self.snapshots.upper_dir(record.id))
+            async with container.lock:
+                if container.removed or container.state.is_running():
+                    continue
+                await self._remove(container)
+            deleted.append(record.id)
+            space += size
+        return deleted, space
+
+    # -- attach, resize --------------------------------------------------------------------------
+
+    def check_attach(self, ref: str) -> Container:
+        """What must fail before the 101 goes out."""
+        container = self.get(ref)
+        if container.state is DockerState.PAUSED:
+            raise ConflictError("You cannot attach to a paused container, unpause it first")
+        if container.state is DockerState.RESTARTING:
+            raise ConflictError("You cannot attach to a restarting container, wait until it is running")
+        return container
+
+    async def attach(
+        self, container: Container, client: attaching.ClientStream, *, stdin: bool, stdout: bool, stderr: bool
+    ) -> None:
+        """Serve one hijacked attach connection to its end (attach before start waits for it)."""
+        tty = bool(container.record.config.get("Tty"))
+        use_stdin = stdin and bool(container.record.config.get("OpenStdin"))
+
+        async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+            shim = container.shim
+            if shim is None:
+                future: asyncio.Future[ShimClient | None] = asyncio.get_running_loop().create_future()
+                container.pending_attach.append(future)
+                shim = await future
+                if shim is None:
+                    return None
+            try:
+                return await shim.attach(stdin=use_stdin, stdout=stdout, stderr=stderr)
+            except OSError:
+                return None  # the run already ended
+
+        self._event(container, "attach")
+        await attaching.relay(client, connect, tty=tty, stdin=use_stdin, stdout=stdout, stderr=stderr)
+
+    async def resize(self, ref: str, height: int, width: int) -> None:
+        container = self.get(ref)
+        if container.shim is None or not container.state.is_running():
+            raise not_running(container.id)
+        try:
+            await container.shim.resize(height, width)
+        except OSError:
+            raise not_running(container.id) from None
+        self._event(container, "resize", height=str(height), width=str(width))
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    async def inspect(self, ref: str, *, size: bool = False) -> dict[str, Any]:
+        container = self.get(ref)
+        record = container.record
+        state = record.state
+        status = container.state
+        upper = self.snapshots.upper_dir(record.id)
+        lowers = self.snapshots.lower_dirs(record.chain_ids)
+        out: dict[str, Any] = {
+            "Id": record.id,
+            "Created": record.created,
+            "Path": record.path,
+            "Args": record.args,
+            "State": {
+                "Status": str(status),
+                "Running": status.is_running(),
+                "Paused": status is DockerState.PAUSED,
+                "Restarting": status is DockerState.RESTARTING,
+                "OOMKilled": state.oom_killed,
+                "Dead": status is DockerState.DEAD,
+                "Pid": state.pid if status.is_running() else 0,
+                "ExitCode": state.exit_code,
+                "Error": state.error,
+                "StartedAt": state.started_at,
+                "FinishedAt": state.finished_at,
+            },
+            "Image": record.image,
+            "ResolvConfPath": record.resolv_conf_path,
+            "HostnamePath": record.hostname_path,
+            "HostsPath": record.hosts_path,
+            "LogPath": record.log_path,
+            "Name": record.name,
+            "RestartCount": record.restart_count,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": list(container.exec_ids) or None,
+            "HostConfig": record.host_config,
+            "GraphDriver": {
+                "Data": {
+                    "LowerDir": ":".join(str(p) for p in lowers),
+                    "MergedDir": str(self.exec_root / "bundles" / record.id / "rootfs"),
+                    "UpperDir": str(upper),
+                    "WorkDir": str(upper.parent / "work"),
+                },
+                "Name": "overlay2",
+            },
+        }
+        if size:
+            out["SizeRw"] = await asyncio.to_thread(_dir_size, upper)
+            out["SizeRootFs"] = out["SizeRw"] + sum(
+                await asyncio.to_thread(lambda: [_dir_size(p) for p in lowers])
+            )
+        out["Mounts"] = _mount_points(record.host_config)
+        out["Config"] = record.config
+        out["NetworkSettings"] = _network_settings(record)
+        return out
+
+    async def list(
+        self, *, all: bool, limit: int | None, size: bool, filters: dict[str, list[str]]
+    ) -> list[dict[str, Any]]:
+        for key in filters:
+            if key not in LIST_FILTERS:
+                raise InvalidParameterError(f"invalid filter '{key}'")
+        containers = sorted(self.containers.values(), key=lambda c: c.record.created, reverse=True)
+        if "before" in filters or "since" in filters:
+            containers = self._before_since(containers, filters)
+        out = []
+        for container in containers:
+            if (
+                not all
+                and not container.state.is_running()
+                and not filters.get("status")
+                and not (limit and limit > 0)
+            ):
+                continue
+            if not self._matches(container, filters):
+                continue
+            out.append(await self._summary(container, size=size))
+            if limit is not None and limit > 0 and len(out) >= limit:
+                break
+        return out
+
+    def _before_since(self, containers: list[Container], filters: dict[str, list[str]]) -> list[Container]:
+        result = containers
+        for key in ("before", "since"):
+            for value in filters.get(key, []):
+                pivot = self.get(value).record.created
+                if key == "before":
+                    result = [c for c in result if c.record.created < pivot]
+                else:
+                    result = [c for c in result if c.record.created > pivot]
+        return result
+
+    def _matches(self, container: Container, filters: dict[str, list[str]]) -> bool:
+        record = container.record
+        status = str(container.state)
+        checks: dict[str, Callable[[str], bool]] = {
+            "id": lambda v: record.id.startswith(v),
+            "name": lambda v: _name_matches(record.name, v),
+            "status": lambda v: v == status,
+            "exited": lambda v: status == "exited" and v.lstrip("-").isdigit() and int(v) == record.state.exit_code,
+            "ancestor": lambda v: self._ancestor_matches(record, v),
+            "label": lambda v: _labels_match(record.config.get("Labels") or {}, {"label": [v]}),
+            "volume": lambda v: any(m.get("Destination") == v or m.get("Name") == v or m.get("Source") == v
+                                    for m in _mount_points(record.host_config)),
+            "network": lambda v: v in (_network_name(record), "none" if _network_name(record) == "none" else ""),
+            "expose": lambda v: v in (record.config.get("ExposedPorts") or {}),
+            "publish": lambda v: v in (record.host_config.get("PortBindings") or {}),
+            "isolation": lambda v: v in ("default", ""),
+            "is-task": lambda v: v in ("false", "0"),
+            "health": lambda v: v == "none",
+        }  # fmt: skip
+        for key, values in filters.items():
+            if key in ("before", "since"):
+                continue
+            if key == "label":
+                if not all(checks["label"](v) for v in values):
+                    return False
+                continue
+            if key == "status":
+                for value in values:
+                    if value not in {s.value for s in DockerState}:
+                        raise InvalidParameterError(f"invalid filter 'status={value}'")
+            if values and not any(checks[key](v) for v in values):
+                return False
+        return True
+
+    def _ancestor_matches(self, record: ContainerRecord, value: str) -> bool:
+        try:
+            return self.images.resolve(value) == record.image
+        except JockerError:
+            return value == record.image_name
+
+    async def _summary(self, container: Container, *, size: bool) -> dict[str, Any]:
+        record = container.record
+        command = " ".join([record.path, *record.args]) if record.args else record.path
+        out: dict[str, Any] = {
+            "Id": record.id,
+            "Names": [record.name],
+            "Image": record.image_name,
+            "ImageID": record.image,
+            "Command": command,
+            "Created": int(parse_rfc3339(record.created)),
+            "Ports": [],
+            "Labels": record.config.get("Labels") or {},
+            "State": str(container.state),
+            "Status": self._status_text(container),
+            "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "default")},
+            "NetworkSettings": {"Networks": _network_settings(record)["Networks"]},
+            "Mounts": _mount_points(record.host_config),
+        }
+        if size:
+            upper = self.snapshots.upper_dir(record.id)
+            out["SizeRw"] = await asyncio.to_thread(_dir_size, upper)
+            lowers = self.snapshots.lower_dirs(record.chain_ids)
+            out["SizeRootFs"] = out["SizeRw"] + sum(
+                await asyncio.to_thread(lambda: [_dir_size(p) for p in lowers])
+            )
+        return out
+
+    @staticmethod
+    def _status_text(container: Container) -> str:
+        state = container.record.state
+        now = time.time()
+        match container.state:
+            case DockerState.RUNNING:
+                return "Up " + human_duration(now - parse_rfc3339(state.started_at))
+            case DockerState.PAUSED:
+                return "Up " + human_duration(now - parse_rfc3339(state.started_at)) + " (Paused)"
+            case DockerState.RESTARTING:
+                ago = human_duration(now - parse_rfc3339(state.finished_at))
+                return f"Restarting ({state.exit_code}) {ago} ago"
+            case DockerState.EXITED:
+                if not state.has_been_started and state.finished_at == ZERO_TIME:
+                    return "Created"
+                ago = human_duration(now - parse_rfc3339(state.finished_at))
+                return f"Exited ({state.exit_code}) {ago} ago"
+            case DockerState.REMOVING:
+                return "Removal In Progress"
+            case DockerState.DEAD:
+                return "Dead"
+        return "Created"
+
+    async def top(self, ref: str, ps_args: str) -> tuple[list[str], list[list[str]]]:
+        from jockerd.services.top import top
+
+        container = self.get(ref)
+        if not container.state.is_running() or container.state is DockerState.RESTARTING:
+            raise ConflictError(f"Container {container.id} is not running")
+        pids = await self._runtime(container).ps(container.id)
+        titles, processes = await top(pids, ps_args or "-ef")
+        self._event(container, "top")
+        return titles, processes
+
+    async def pids(self, container: Container) -> list[int]:
+        return await self._runtime(container).ps(container.id)
+
+    async def update(self, ref: str, body: dict[str, Any]) -> list[str]:
+        container = self.get(ref)
+        async with container.lock:
+            record = container.record
+            host = dict(record.host_config)
+            for key, value in body.items():
+                if key == "RestartPolicy":
+                    if value and value.get("Name") and record.host_config.get("AutoRemove"):
+                        raise InvalidParameterError(
+                            "Restart policy cannot be updated because AutoRemove is enabled for the container"
+                        )  # noqa: E501
+                    if value:
+                        host[key] = value
+                elif value not in (None, 0, "", [], {}) or key in host:
+                    if value is not None:
+                        host[key] = value
+            warnings = _validate_host_config(host)
+            candidate = record.model_copy(update={"host_config": host})
+            spec = await asyncio.to_thread(self._generate_spec, candidate)
+            if container.state.is_running() and container.shim is not None:
+                resources = spec.get("linux", {}).get("resources", {})
+                await self._runtime(container).update(record.id, resources)
+            record.host_config = host
+            self._save(container)
+            self._event(container, "update")
+            return warnings
+
+    def log_done(self, container: Container) -> Callable[[], bool]:
+        return lambda: container.removed or not container.state.is_running()
+
+    # -- restore ---------------------------------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Rebuild from the records and re-adopt the shims that outlived the previous daemon."""
+        records = await asyncio.to_thread(self.store.load_all)
+        for record in records:
+            container = Container(record)
+            self.containers[record.id] = container
+            try:
+                self.names.reserve(record.name, record.id)
+            except ConflictError:
+                record.name = self.names.generate(record.id)
+        for container in list(self.containers.values()):
+            await self._readopt(container)
+
+    async def _readopt(self, container: Container) -> None:
+        record = container.record
+        state_dir = self.exec_root / "shim" / record.id
+        status = DockerState(record.state.status)
+        if status is DockerState.RESTARTING:
+            record.state.status = DockerState.EXITED
+            self._save(container)
+            if record.host_config.get("RestartPolicy", {}).get("Name") in (
+                "always",
+                "unless-stopped",
+                "on-failure",
+            ):
+                container.restart_task = self._spawn(self._restart_later(container, 0.1))
+            return
+        if not status.is_running():
+            if record.host_config.get("AutoRemove"):
+                self._spawn(self._auto_remove(container))
+            return
+        if not state_dir.exists():
+            await self._exited(container, ExitStatus(255, False, rfc3339_nano(), "shim state is gone"))
+            return
+        shim = ShimClient.adopt(state_dir)
+        container.shim = shim
+        if shim.exit_status() is None and not shim.shim_alive():
+            # The shim died with the container's process still running (or gone): clean up.
+            runtime = self._runtime(container)
+            with contextlib.suppress(JockerError):
+                await runtime.delete(record.id, force=True)
+        container.run_done = asyncio.Event()
+        container.monitor = self._spawn(self._monitor(container, shim, container.run_done))
+
+    async def close(self) -> None:
+        """Stop watching (containers and shims keep running: they outlive the daemon)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _arch() -> str:
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def _size_option(value: Any) -> int:
+    """json-file's max-size: "10m", "1g", "512k" or bytes."""
+    if not value:
+        return 0
+    text = str(value).strip().lower()
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    try:
+        if text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        if text.endswith("b"):
+            return int(text[:-1])
+        return int(text)
+    except ValueError:
+        raise InvalidParameterError(f"invalid max-size: {value}") from None
+
+
+def _console_size(value: Any) -> tuple[int, int] | None:
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) for v in value)
+        and value[0]
+        and value[1]
+    ):
+        return int(value[0]), int(value[1])
+    return None
+
+
+def _validate_host_config(host: dict[str, Any]) -> list[str]:
+    """Checks dockerd makes at create (the bundle generator checks the rest)."""
+    warnings: list[str] = []
+    policy = host.get("RestartPolicy") or {}
+    name = policy.get("Name") or ""
+    if name not in ("", "no", "always", "unless-stopped", "on-failure"):
+        raise InvalidParameterError(f"invalid restart policy '{name}'")
+    if policy.get("MaximumRetryCount") and name != "on-failure":
+        raise InvalidParameterError(
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        )
+    if (policy.get("MaximumRetryCount") or 0) < 0:
+        raise InvalidParameterError("invalid restart policy: maximum retry count cannot be negative")
+    if host.get("AutoRemove") and name not in ("", "no"):
+        raise InvalidParameterError("can't create 'AutoRemove' container with restart policy")
+    log_type = (host.get("LogConfig") or {}).get("Type") or "json-file"
+    if log_type not in ("json-file", "none", "local"):
+        raise InvalidParameterError(
+            f"failed to create logger: logger: no log driver named '{log_type}' is registered"
+        )
+    _size_option((host.get("LogConfig") or {}).get("Config", {}).get("max-size"))
+    mode = host.get("NetworkMode") or "default"
+    if not (mode in ("default", "bridge", "none", "host") or mode.startswith("container:")):
+        raise NotFoundError(f"network {mode} not found")
+    return warnings
+
+
+def _host_config_defaults(host: dict[str, Any], runtime: str) -> dict[str, Any]:
+    """The HostConfig dockerd stores (and inspect shows): defaults filled in."""
+    out = dict(host)
+    out.setdefault("Binds", None)
+    out.setdefault("ContainerIDFile", "")
+    log_config = dict(out.get("LogConfig") or {})
+    log_config["Type"] = log_config.get("Type") or "json-file"
+    log_config["Config"] = log_config.get("Config") or {}
+    out["LogConfig"] = log_config
+    out["NetworkMode"] = out.get("NetworkMode") or "default"
+    out.setdefault("PortBindings", {})
+    policy = dict(out.get("RestartPolicy") or {})
+    policy["Name"] = policy.get("Name") or "no"
+    policy["MaximumRetryCount"] = policy.get("MaximumRetryCount") or 0
+    out["RestartPolicy"] = policy
+    out.setdefault("AutoRemove", False)
+    if not out.get("IpcMode"):
+        out["IpcMode"] = "private"
+    if not out.get("CgroupnsMode"):
+        out["CgroupnsMode"] = "host"
+    if not out.get("ShmSize"):
+        out["ShmSize"] = DEFAULT_SHM_SIZE
+    out["Runtime"] = runtime
+    out.setdefault("ConsoleSize", [0, 0])
+    if out.get("MemorySwappiness") == -1:
+        out["MemorySwappiness"] = None
+    if out.get("PidsLimit") in (0, -1):
+        out["PidsLimit"] = None
+    return out
+
+
+def _inspect_config(request: dict[str, Any], merged: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
+    """Config as dockerd stores it: the request with the image's defaults merged in."""
+    out = dict(request)
+    image_config = image.get("config") or {}
+    for key in ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "StopSignal"):
+        if key in merged:
+            out[key] = merged[key] or None if key in ("Env", "Cmd", "Entrypoint") else merged[key]
+    if merged.get("Entrypoint") == [] and request.get("Entrypoint") in (None, []):
+        out["Entrypoint"] = None
+    labels = {**(image_config.get("Labels") or {}), **(request.get("Labels") or {})}
+    out["Labels"] = labels
+    for key in ("ExposedPorts", "Volumes"):
+        if merged.get(key):
+            out[key] = merged[key]
+    out.setdefault("Image", request.get("Image"))
+    return out
+
+
+def _mount_points(host: dict[str, Any]) -> list[dict[str, Any]]:
+    """inspect's Mounts for -v/--mount/--tmpfs (bind and tmpfs; volumes are not managed yet)."""
+    points = []
+    for bind in host.get("Binds") or []:
+        parts = bind.split(":")
+        if len(parts) < 2:
+            continue
+        source, destination = parts[0], parts[1]
+        mode = parts[2] if len(parts) > 2 else ""
+        points.append({"Type": "bind", "Source": source, "Destination": destination, "Mode": mode,
+                       "RW": "ro" not in mode.split(","), "Propagation": "rprivate"})  # fmt: skip
+    for mount in host.get("Mounts") or []:
+        points.append({"Type": mount.get("Type", ""), "Source": mount.get("Source", ""),
+                       "Destination": mount.get("Target", ""), "Mode": "",
+                       "RW": not mount.get("ReadOnly", False), "Propagation": "rprivate"})  # fmt: skip
+    return points
+
+
+def _network_name(record: ContainerRecord) -> str:
+    mode = record.host_config.get("NetworkMode") or "default"
+    return "bridge" if mode == "default" else mode
+
+
+def _network_settings(record: ContainerRecord) -> dict[str, Any]:
+    """Until bridge networking lands a container has loopback only: no addresses to show."""
+    name = _network_name(record)
+    networks: dict[str, Any] = {}
+    if not name.startswith("container:"):
+        networks[name] = {
+            "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "DriverOpts": None,
+            "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
+        }  # fmt: skip
+    return {
+        "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
+        "Networks": networks,
+    }  # fmt: skip
+
+
+def _name_matches(stored: str, pattern: str) -> bool:
+    import re
+
+    try:
+        return re.search(pattern, stored.lstrip("/")) is not None or re.search(pattern, stored) is not None
+    except re.error:
+        return False
+
+
+def _labels_match(labels: dict[str, str], filters: dict[str, list[str]]) -> bool:
+    for wanted in filters.get("label", []):
+        key, sep, value = wanted.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    for unwanted in filters.get("label!", []):
+        key, sep, value = unwanted.partition("=")
+        if key in labels and (not sep or labels[key] == value):
+            return False
+    return True
+
+
+def _until(values: list[str]) -> float | None:
+    if not values:
+        return None
+    value = values[0]
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    with contextlib.suppress(ValueError):
+        return parse_rfc3339(value)
+    import re
+
+    match = re.fullmatch(r"(\d+)(ns|us|ms|s|m|h)", value)
+    if match:
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+        return time.time() - int(match.group(1)) * scale
+    raise InvalidParameterError(f"invalid filter 'until={value}'")
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for root, dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+__all__ = ["Container", "ContainerService", "StateRecord", "parse_signal", "short_id"]
