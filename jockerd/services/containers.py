@@ -30,6 +30,7 @@ from typing import Any
 
 from jockerd.bundle import generate, network_files
 from jockerd.bundle.conversion import merge_config
+from jockerd.bundle.defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 from jockerd.driver.runtimes import RuntimeRegistry
 from jockerd.driver.shim_client import ExitStatus, ShimClient, ShimOptions
 from jockerd.errors import (
@@ -328,6 +329,12 @@ class ContainerService(LogsAndStats):
     ) -> ContainerRecord:  # fmt: skip
         directory = self.store.dir(container_id)
         host = _host_config_defaults(host, self.runtimes.get(host.get("Runtime") or None).name)
+        if not host.get("Privileged"):
+            # dockerd stores the paths it will mask, so inspect shows them (trace 14).
+            if host.get("MaskedPaths") is None:
+                host["MaskedPaths"] = [*DEFAULT_MASKED_PATHS, *self.settings.masked_paths]
+            if host.get("ReadonlyPaths") is None:
+                host["ReadonlyPaths"] = list(DEFAULT_READONLY_PATHS)
         if not config.get("Hostname"):
             config["Hostname"] = container_id[:12]
         args = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
@@ -552,7 +559,8 @@ class ContainerService(LogsAndStats):
             state.finished_at = status.finished_at or rfc3339_nano()
             state.error = status.error
             self._save(container)
-            await asyncio.to_thread(shutil.rmtree, self.exec_root / "bundles" / record.id, True)
+            for leftover in (self.exec_root / "bundles" / record.id, self.exec_root / "shim" / record.id):
+                await asyncio.to_thread(shutil.rmtree, leftover, True)
             if status.oom_killed:
                 self._event(container, "oom")
             self._event(container, "die", exitCode=str(status.exit_code))

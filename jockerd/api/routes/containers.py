@@ -22,7 +22,7 @@ from jockerd.api.params import query_bool, query_filters, query_int
 from jockerd.api.responses import json_response
 from jockerd.api.stream import HijackedStream, end_hijacked, hijack, json_lines
 from jockerd.errors import InvalidParameterError, JockerError
-from jockerd.models.docker.container import ContainerCreateRequest
+from jockerd.models.docker.container import ContainerCreateRequest, ContainerInspectResponse, ContainerSummary
 from jockerd.models.docker.host_config import Resources
 
 
@@ -108,13 +108,14 @@ async def container_list(request: web.Request) -> web.Response:
         size=query_bool(request, "size"),
         filters=query_filters(request),
     )
-    return json_response(summaries)
+    return json_response([ContainerSummary.model_validate(s).model_dump(mode="json") for s in summaries])
 
 
 @routes.get("/containers/{id}/json", name="ContainerInspect")
 async def container_inspect(request: web.Request) -> web.Response:
     data = await request.app[CONTAINERS].inspect(request.match_info["id"], size=query_bool(request, "size"))
-    return json_response(data)
+    # The model gives dockerd's key set and order (`docker inspect` prints the daemon's bytes).
+    return json_response(ContainerInspectResponse.model_validate(data).model_dump(mode="json"))
 
 
 @routes.post("/containers/{id}/start", name="ContainerStart")
