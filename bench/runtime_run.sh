@@ -8,11 +8,18 @@
 # Usage:  bench/runtime_run.sh
 # Env:    RUNS=50 WARMUP=5 BENCH_OUT=bench/out PY=.venv/bin/python
 #         RUNTIMES="runc crun jocker" (any subset, in that order)
+#         SPEC=runc (default: `runc spec`) or SPEC=docker (what jockerd generates for
+#         `docker run busybox true`: seccomp profile, device rules, masked paths, sysctls)
 # Needs:  hyperfine, runc and/or crun, busybox-static, util-linux (unshare), root.
 #
 # The bundle: rootfs = /bin/busybox + a `true` symlink, config.json = `runc spec` with
 # args ["true"] and terminal false. Its default namespaces give every container its own
 # network namespace; nothing configures networking.
+# SPEC=docker: config.json = jockerd.bundle.generate_spec for this host (Docker's default
+# seccomp profile, capabilities, device cgroup rules, masked/readonly paths, sysctls), minus
+# `cgroupsPath`: Docker's /jocker/<id> would name one cgroup for every run of the shared
+# bundle, so each runtime uses its default, the container ID, as for the runc bundle; and with
+# ociVersion 1.0.2-dev, as `runc spec` writes, since crun 1.8 refuses 1.2.0.
 #
 # Fairness: crun refuses this cgroup v1 hybrid host while the unified cgroup2 mount is visible
 # (shared/runtime-contract.md). Wrapping only crun in `unshare -m` would bill it for the
@@ -31,6 +38,7 @@ OUT=${BENCH_OUT:-$REPO/bench/out}
 RUNS=${RUNS:-50}
 WARMUP=${WARMUP:-5}
 RUNTIMES=${RUNTIMES:-"runc crun jocker"}
+SPEC=${SPEC:-runc}
 UNIFIED=/sys/fs/cgroup/unified
 
 if [[ $(id -u) != 0 ]]; then
@@ -47,7 +55,11 @@ fi
 command -v hyperfine >/dev/null || { echo "runtime_run.sh: hyperfine not found" >&2; exit 1; }
 [[ -x /bin/busybox ]] || { echo "runtime_run.sh: /bin/busybox not found (busybox-static)" >&2; exit 1; }
 
-WORK=$OUT/runtime_run
+case $SPEC in
+runc) WORK=$OUT/runtime_run ;;
+docker) WORK=$OUT/runtime_run_docker ;;
+*) echo "runtime_run.sh: SPEC must be runc or docker" >&2; exit 1 ;;
+esac
 BUNDLE=$WORK/bundle
 rm -rf "$WORK" && mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/dev" "$BUNDLE/rootfs/sys"
 cp /bin/busybox "$BUNDLE/rootfs/bin/busybox"
@@ -57,8 +69,20 @@ RUNC=$(command -v runc || true)
 CRUN=$(command -v crun || true)
 SPEC_TOOL=${RUNC:-$CRUN}
 [[ -n $SPEC_TOOL ]] || { echo "runtime_run.sh: neither runc nor crun is installed" >&2; exit 1; }
-"$SPEC_TOOL" spec --bundle "$BUNDLE"
-"$PY" - "$BUNDLE/config.json" <<'EOF'
+if [[ $SPEC == docker ]]; then
+    (cd "$REPO" && "$PY" - "$BUNDLE/config.json" <<'EOF'
+import json, sys
+from jockerd.bundle import generate_spec, host_settings
+image = {"config": {"Cmd": ["true"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}}
+spec = generate_spec("f" * 64, image, {"Image": "busybox", "Cmd": ["true"]}, None, settings=host_settings())
+del spec["linux"]["cgroupsPath"]
+spec["ociVersion"] = "1.0.2-dev"  # what `runc spec` writes: crun 1.8 refuses "1.2.0"
+json.dump(spec, open(sys.argv[1], "w"), indent=2)
+EOF
+    )
+else
+    "$SPEC_TOOL" spec --bundle "$BUNDLE"
+    "$PY" - "$BUNDLE/config.json" <<'EOF'
 import json, sys
 path = sys.argv[1]
 spec = json.load(open(path))
@@ -66,6 +90,7 @@ spec["process"]["args"] = ["true"]
 spec["process"]["terminal"] = False
 json.dump(spec, open(path, "w"), indent=2)
 EOF
+fi
 
 # name → argv (a string: hyperfine runs it through sh)
 declare -A ARGV
@@ -101,11 +126,12 @@ for name in $RUNTIMES; do
 done
 [[ ${#NAMES[@]} -gt 0 ]] || { echo "runtime_run.sh: no runtime could run the bundle" >&2; exit 1; }
 
-echo "== hyperfine: ${NAMES[*]} (runs $RUNS, warmup $WARMUP)"
-hyperfine --runs "$RUNS" --warmup "$WARMUP" --export-json "$OUT/runtime_run.json" \
+RESULT=$OUT/$(basename "$WORK").json
+echo "== hyperfine ($SPEC bundle): ${NAMES[*]} (runs $RUNS, warmup $WARMUP)"
+hyperfine --runs "$RUNS" --warmup "$WARMUP" --export-json "$RESULT" \
     --cleanup "{ $CLEANUP} >/dev/null 2>&1 || true" "${HYPERFINE_ARGS[@]}"
 
-"$PY" - "$OUT/runtime_run.json" <<'EOF'
+"$PY" - "$RESULT" <<'EOF'
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 for name, r in res.items():

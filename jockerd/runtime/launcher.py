@@ -52,6 +52,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from jockerd.runtime.cgroups import CgroupManager
+
 
 class Children:
     """Pids the launcher forked or learnt, so a failure can kill and reap them."""
@@ -85,13 +87,25 @@ def _intermediate(
     child: Callable[[], None],
     sys: LinuxSyscalls,
     *,
+    cgroup_fds: list[int],
     dumpable: bool = True,
 ) -> None:
-    """Runs in the forked intermediate: namespaces, fork the target, report its pid, exit."""
+    """Runs in the forked intermediate: cgroup, namespaces, fork the target, report its pid, exit.
+
+    The intermediate moves itself into the container's cgroup first (`cgroup_fds`, see
+    `CgroupManager.open_self_move`), before it creates or joins any namespace, so the target is
+    born in it, as runc's `runc init` is moved before it clones."""
     try:
         if not dumpable:
             # exec: we hold host fds while joining a container that may be hostile (runc).
             sys.prctl(C.PR_SET_DUMPABLE, 0)
+        if cgroup_fds:
+            from jockerd.runtime.cgroups import CgroupError, move_self
+
+            try:
+                move_self(cgroup_fds)
+            except CgroupError as e:
+                raise ContainerError(str(e)) from None
 
         def request_id_maps() -> None:
             channel.send("id_map_request")
@@ -125,22 +139,33 @@ def _spawn(
     parent_channel: sync.Channel,
     children: Children,
     *,
-    cgroup: object | None,
+    cgroup: CgroupManager | None,
     id_maps: tuple[list, list] | None,
     dumpable: bool = True,
 ) -> int:
     """Fork the intermediate, drive it through messages 1-4 (see `sync`); the target's pid.
 
-    Then move the target into the container's cgroup and tell it so (`run`): the target sets
-    up its mounts meanwhile (the first cgroup v1 move waits for an RCU grace period, ~10 ms
-    here) and waits for `run` only where it needs it (`init_process.join_cgroup`)."""
-    inter_parent, inter_child = sync.channel_pair()
-    sys = LinuxSyscalls()
-    pid = os.fork()
-    if pid == 0:
-        inter_parent.close()
-        parent_channel.close()
-        _intermediate(inter_child, ns_list, time_offsets, child, sys, dumpable=dumpable)
+    The intermediate moves itself into the cgroup v1 hierarchies (cheap, see
+    `CgroupManager.open_self_move`). Where it cannot (cgroup v2, a hybrid host's unified
+    hierarchy), the launcher moves the target by pid once it knows it, while the target sets up
+    its mounts (that move waits for an RCU grace period, ~7 ms here); either way it then sends
+    `run`, which the target waits for only where it needs it (`init_process.join_cgroup`)."""
+    cgroup_fds = cgroup.open_self_move() if cgroup is not None else []
+    try:
+        if cgroup is not None and not cgroup_fds:
+            cgroup.warm_attach()  # add_task's grace period passes meanwhile
+        inter_parent, inter_child = sync.channel_pair()
+        sys = LinuxSyscalls()
+        pid = os.fork()
+        if pid == 0:
+            inter_parent.close()
+            parent_channel.close()
+            _intermediate(
+                inter_child, ns_list, time_offsets, child, sys, cgroup_fds=cgroup_fds, dumpable=dumpable
+            )
+    finally:
+        for fd in cgroup_fds:
+            os.close(fd)
     children.intermediate = pid
     inter_child.close()
     child_channel.close()
@@ -156,7 +181,7 @@ def _spawn(
     finally:
         inter_parent.close()
     children.reap_intermediate()
-    if cgroup is not None:
+    if cgroup is not None and cgroup.add_task_needed:
         cgroup.add_task(children.target)
     try:
         parent_channel.send("run")
@@ -218,7 +243,6 @@ def create(
         cgroup = open_cgroup(linux.get("cgroupsPath"), container_id)
         if cgroup is not None:
             cgroup.create()
-            cgroup.warm_attach()  # add_task's grace period passes meanwhile
         ns_list = spec_mod.namespaces(spec)
         userns = any(ns["type"] == "user" for ns in ns_list)
         preload_modules(spec, process)

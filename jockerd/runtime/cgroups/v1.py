@@ -112,6 +112,7 @@ class V1Manager(CgroupManager):
         self.dirs = dirs
         self.notes: list[str] = []
         self._dir_of = {c: d for name, d in dirs.items() if name != "unified" for c in name.split(",")}
+        self._self_moved: frozenset[str] = frozenset()  # hierarchies left to `move_self`
 
     @classmethod
     def resolve(cls, absolute: bool, inner: str, root: str) -> V1Manager:
@@ -200,8 +201,32 @@ class V1Manager(CgroupManager):
                     self._write(level, name, read_file(parent, name).strip())
 
     def add_task(self, pid: int) -> None:
-        for directory in self.dirs.values():
-            add_pid(directory, pid)
+        for name, directory in self.dirs.items():
+            if name not in self._self_moved:
+                add_pid(directory, pid)
+
+    def open_self_move(self) -> list[int]:
+        """The `tasks` file of every hierarchy but a hybrid host's unified one (see the base
+        class): a thread that writes 0 there moves itself without the global lock."""
+        fds: list[int] = []
+        try:
+            for name, directory in self.dirs.items():
+                if name != "unified":
+                    path = os.path.join(directory, "tasks")
+                    try:
+                        fds.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+                    except OSError as e:
+                        raise CgroupError(f"open {path}: {e.strerror}", errno=e.errno) from None
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        self._self_moved = frozenset(name for name in self.dirs if name != "unified")
+        return fds
+
+    @property
+    def add_task_needed(self) -> bool:
+        return any(name not in self._self_moved for name in self.dirs)
 
     def exists(self) -> bool:
         return any(os.path.isdir(d) for d in self.dirs.values())
