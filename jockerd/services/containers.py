@@ -54,6 +54,7 @@ from jockerd.store.containers import ContainerRecord, ContainerStore, StateRecor
 log = logging.getLogger("jockerd.containers")
 
 DEFAULT_STOP_TIMEOUT = 10
+ATTACH_CONNECT_TIMEOUT = 5.0  # how long a start waits for early attach sessions to connect
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isolation", "is-task",
                 "label", "name", "network", "publish", "since", "status", "volume"}  # fmt: skip
@@ -88,6 +89,16 @@ def start_error_exit_code(message: str) -> int:
 
 
 @dataclass
+class PendingAttach:
+    """An attach session waiting for a run: `shim` resolves when the shim exists (None: no run
+    is coming); the session sets `connected` once the shim has registered it, and only then does
+    the start let the process run, so no output byte is lost."""
+
+    shim: asyncio.Future[ShimClient | None]
+    connected: asyncio.Future[None]
+
+
+@dataclass
 class Container:
     """A container in memory: its record plus what only lives while the daemon runs."""
 
@@ -97,8 +108,8 @@ class Container:
     monitor: asyncio.Task[None] | None = None
     exit_waiters: list[asyncio.Future[tuple[int, str]]] = field(default_factory=list)
     removed_waiters: list[asyncio.Future[tuple[int, str]]] = field(default_factory=list)
-    # Attach sessions waiting for the next start: resolved with the run's shim (or None).
-    pending_attach: list[asyncio.Future[ShimClient | None]] = field(default_factory=list)
+    # Attach sessions waiting for the next start (attach comes before start, §A5).
+    pending_attach: list[PendingAttach] = field(default_factory=list)
     restart_task: asyncio.Task[None] | None = None
     exec_ids: list[str] = field(default_factory=list)
     # Set when the current run's process has exited (before the exit is recorded under the lock).
@@ -464,12 +475,11 @@ class ContainerService(LogsAndStats):
             raise InvalidParameterError(str(e)) from None
         container.shim = shim
         pending, container.pending_attach = container.pending_attach, []
-        for future in pending:
-            if not future.done():
-                future.set_result(shim)
-        await asyncio.sleep(0)  # let the attach sessions connect to the shim before the first byte
-        for _ in range(len(pending)):
-            await asyncio.sleep(0)
+        for waiting in pending:
+            if not waiting.shim.done():
+                waiting.shim.set_result(shim)
+        if pending:
+            await asyncio.wait([w.connected for w in pending], timeout=ATTACH_CONNECT_TIMEOUT)
         try:
             await runtime.oci.start(record.id)
         except JockerError as e:
@@ -528,9 +538,9 @@ class ContainerService(LogsAndStats):
 
     def _cancel_pending_attach(self, container: Container) -> None:
         pending, container.pending_attach = container.pending_attach, []
-        for future in pending:
-            if not future.done():
-                future.set_result(None)
+        for waiting in pending:
+            if not waiting.shim.done():
+                waiting.shim.set_result(None)
 
     @staticmethod
     def _resolve(waiters: list[asyncio.Future[tuple[int, str]]], value: tuple[int, str]) -> None:
@@ -864,16 +874,21 @@ class ContainerService(LogsAndStats):
 
         async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
             shim = container.shim
+            waiting = None
             if shim is None:
-                future: asyncio.Future[ShimClient | None] = asyncio.get_running_loop().create_future()
-                container.pending_attach.append(future)
-                shim = await future
+                loop = asyncio.get_running_loop()
+                waiting = PendingAttach(loop.create_future(), loop.create_future())
+                container.pending_attach.append(waiting)
+                shim = await waiting.shim
                 if shim is None:
                     return None
             try:
                 return await shim.attach(stdin=use_stdin, stdout=stdout, stderr=stderr)
-            except OSError:
+            except (OSError, JockerError):
                 return None  # the run already ended
+            finally:
+                if waiting is not None and not waiting.connected.done():
+                    waiting.connected.set_result(None)
 
         self._event(container, "attach")
         await attaching.relay(client, connect, tty=tty, stdin=use_stdin, stdout=stdout, stderr=stderr)
