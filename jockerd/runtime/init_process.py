@@ -68,7 +68,8 @@ class ProcessContext:
         self.keep_channel = False  # tenant: the channel stays open until execve
         self.executable = ""
         self.last_cap = -1  # /proc/sys/kernel/cap_last_cap, read by the launcher (host /proc)
-        self.seccomp_filter = None  # built before the identity switch, loaded by `seccomp_last`
+        self.seccomp_build = None  # the launcher's seccomp.ProgramBuild, if it started one
+        self.seccomp_program = None  # received before the identity switch, loaded by `seccomp_last`
         self.cgroup_joined = channel is None  # no launcher, nothing to wait for (unit tests)
 
     def new_namespace(self, kind: str) -> bool:
@@ -116,17 +117,7 @@ def preload_modules(spec: dict, process: dict) -> None:
 
 
 def import_seccomp():  # -> the jockerd.runtime.seccomp module
-    """The seccomp module; it needs pyseccomp from site-packages, which a `python -S` launcher
-    (the fast one, see docs/runtime.md) leaves off sys.path: add the venv's then."""
-    import sys
-
-    if sys.flags.no_site:  # without site.py, sys.prefix is not even the venv's
-        version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-        venv = os.path.dirname(os.path.dirname(sys.executable))
-        for prefix in (venv, sys.prefix):
-            site_packages = os.path.join(prefix, "lib", version, "site-packages")
-            if os.path.isdir(site_packages) and site_packages not in sys.path:
-                sys.path.append(site_packages)
+    """The seccomp module, or ContainerError when libseccomp is missing."""
     try:
         from jockerd.runtime import seccomp
     except ImportError as e:
@@ -441,23 +432,29 @@ def restore_signals(ctx: ProcessContext) -> None:
 
 
 def seccomp_filter(ctx: ProcessContext) -> None:
-    """Build the filter here, so a bad profile fails `create`. Without no_new_privs the kernel
-    lets only CAP_SYS_ADMIN load a filter: then it is loaded now, before the capabilities are
-    dropped, and the profile must allow what follows (runc does the same)."""
+    """Get the filter's program here, so a bad profile fails `create`: from the launcher, which
+    builds it in the background while we set up (`seccomp.ProgramBuild`), or built here.
+    Without no_new_privs the kernel lets only CAP_SYS_ADMIN load a filter: then it is loaded
+    now, before the capabilities are dropped, and the profile must allow what follows (runc
+    does the same)."""
     profile = ctx.linux.get("seccomp")
     if not profile:
         return
     seccomp = import_seccomp()
-    ctx.seccomp_filter = seccomp.build_filter(profile)
+    if ctx.seccomp_build is not None:
+        ctx.seccomp_program = ctx.seccomp_build.receive()
+        ctx.seccomp_build = None
+    else:
+        ctx.seccomp_program = seccomp.build_program(profile)
     if not ctx.process.get("noNewPrivileges"):
-        seccomp.load_filter(ctx.seccomp_filter)
-        ctx.seccomp_filter = None
+        seccomp.load_program(ctx.seccomp_program)
+        ctx.seccomp_program = None
 
 
 def seccomp_last(ctx: ProcessContext) -> None:
     """With no_new_privs: load the filter last; after it, the only syscall left is execve."""
-    if ctx.seccomp_filter is not None:
-        import_seccomp().load_filter(ctx.seccomp_filter)
+    if ctx.seccomp_program is not None:
+        import_seccomp().load_program(ctx.seccomp_program)
 
 
 def exec_program(ctx: ProcessContext) -> None:

@@ -136,14 +136,23 @@ KEYCTL_SETPERM = 5
 KEYCTL_DESCRIBE = 6
 KEY_USR_SEARCH = 0x00080000
 
+# -- seccomp(2), linux/seccomp.h
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_TSYNC = 1
+SECCOMP_FILTER_FLAG_LOG = 2
+SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 8
+SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 32
+
 # -- syscall numbers the C library does not wrap (or wraps only in newer glibc)
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "keyctl": 250},
-    "aarch64": {"pivot_root": 41, "keyctl": 219},
-    "riscv64": {"pivot_root": 41, "keyctl": 219},
-    "ppc64le": {"pivot_root": 203, "keyctl": 271},
-    "s390x": {"pivot_root": 217, "keyctl": 280},
+    "x86_64": {"pivot_root": 155, "keyctl": 250, "seccomp": 317},
+    "aarch64": {"pivot_root": 41, "keyctl": 219, "seccomp": 277},
+    "riscv64": {"pivot_root": 41, "keyctl": 219, "seccomp": 277},
+    "ppc64le": {"pivot_root": 203, "keyctl": 271, "seccomp": 358},
+    "s390x": {"pivot_root": 217, "keyctl": 280, "seccomp": 348},
 }
 _ARCH = _SYSCALLS.get(os.uname().machine, _SYSCALLS["x86_64"])
 SYS_pivot_root = _ARCH["pivot_root"]
 SYS_keyctl = _ARCH["keyctl"]
+SYS_seccomp = _ARCH["seccomp"]
