@@ -42,6 +42,7 @@ class Daemon:
         )
         self.execs = ExecService(self.containers, config.exec_root)
         self.images = ImageService(self.image_store, usage=self.containers.image_usage)
+        self.containers.image_service = self.images
         self.system = SystemService(
             config.data_root,
             self.images,

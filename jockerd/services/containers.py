@@ -45,6 +45,7 @@ from jockerd.ids import new_id, resolve_prefix, short_id
 from jockerd.imagestore.snapshots import Snapshotter
 from jockerd.imagestore.store import ImageStore
 from jockerd.services import attach as attaching
+from jockerd.services.container_commit import CommitAndChanges
 from jockerd.services.container_state import DockerState, not_running
 from jockerd.services.events import EventBus
 from jockerd.services.timefmt import ZERO_TIME, human_duration, parse_rfc3339, rfc3339_nano
@@ -217,7 +218,7 @@ class NotImplementedLogs(JockerError):
         super().__init__(f'configured logging driver does not support reading: "{driver}"')
 
 
-class ContainerService(LogsAndStats):
+class ContainerService(LogsAndStats, CommitAndChanges):
     def __init__(
         self,
         *,
@@ -240,6 +241,7 @@ class ContainerService(LogsAndStats):
         self.runtimes = runtimes
         self.settings = settings
         self.shim_argv = shim_argv
+        self.image_service: Any = None  # the daemon sets it: commit makes images
         self.names = naming.NameRegistry()
         self.containers: dict[str, Container] = {}
         self._tasks: set[asyncio.Task[Any]] = set()

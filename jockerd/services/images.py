@@ -508,6 +508,27 @@ class ImageService:
         yield {"status": image_id}
 
 
+    async def commit(
+        self,
+        parent_id: str,
+        layer: Path,
+        *,
+        config_section: dict[str, Any],
+        repo: str,
+        tag: str,
+        comment: str,
+        author: str,
+        changes: list[str],
+        container_id: str,
+        created_by: str,
+    ) -> str:
+        """`docker commit`: the parent image plus one layer (an uncompressed tar) and a new config."""
+        target = _tag_reference(repo, tag) if repo else None
+        section = apply_changes(dict(config_section), changes)
+        return await asyncio.to_thread(
+            _commit_layer, self.store, parent_id, layer, target, section, comment, author, container_id, created_by
+        )
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -599,4 +620,57 @@ def _import_layer(
         )
         descriptor = archive.put_manifest(store, lease, config_digest, len(config_bytes), [layer])
         store.commit_image(descriptor, config_digest, [target] if target else [], lease, tagged=True)
+    return config_digest
+
+
+def _commit_layer(
+    store: ImageStore,
+    parent_id: str,
+    path: Path,
+    target: Reference | None,
+    config_section: dict[str, Any],
+    comment: str,
+    author: str,
+    container_id: str,
+    created_by: str,
+) -> str:
+    parent = store.image(parent_id)
+    created = now_rfc3339()
+    chains = parent.chain_ids()
+    with store.lease() as lease, open(path, "rb") as handle:
+        size = path.stat().st_size
+        with store.content.writer(None, size) as writer:
+            tee = archive.TeeReader(handle, writer, lambda n: None)
+            record = store.layers.create(chains[-1] if chains else None, io.BufferedReader(tee, 1 << 20))
+            tee.drain()
+            layer_digest = writer.commit()
+        lease.add(layer_digest)
+        lease.add(record.chain_id)
+        config = dict(parent.config)
+        config.pop("container_config", None)
+        history = [*list(config.get("history") or []), {"created": created, "created_by": created_by}]
+        if author:
+            history[-1]["author"] = author
+        if comment:
+            history[-1]["comment"] = comment
+        config.update(
+            {
+                "config": config_section,
+                "container": container_id,
+                "created": created,
+                "history": history,
+                "rootfs": {"type": "layers", "diff_ids": [*parent.diff_ids, record.diff_id]},
+            }
+        )
+        for key, value in (("author", author), ("comment", comment)):
+            if value:
+                config[key] = value
+            else:
+                config.pop(key, None)
+        config_bytes = json.dumps(config, separators=(",", ":")).encode()
+        config_digest = archive.put_leased(store, lease, config_bytes)
+        layer = Descriptor(media_type=archive.MEDIA_TYPE_BY_COMPRESSION["none"], digest=layer_digest, size=size)
+        layers = [*parent.manifest.layers, layer]
+        descriptor = archive.put_manifest(store, lease, config_digest, len(config_bytes), layers)
+        store.commit_image(descriptor, config_digest, [target] if target else [], lease, tagged=bool(target))
     return config_digest

@@ -294,3 +294,37 @@ def test_events_stream(d):
     actions = out.split("\n")
     for expected in ("container create", "container start", "container die", "container destroy"):
         assert expected in actions, out
+
+
+@pytest.mark.parametrize("api", ["1.24", "1.41", ""])
+def test_run_output_at_every_api_version(d, api):
+    """At API < 1.25 the CLI removes --rm containers itself after `die`; at every version the
+    output must arrive whole (attach is registered before the process runs)."""
+    env = {**d.env, **({"DOCKER_API_VERSION": api} if api else {})}
+    for _ in range(3):
+        result = subprocess.run([DOCKER, "run", "--rm", "busybox", "sh", "-c", "echo hi; exit 3"], env=env,
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert (result.returncode, result.stdout) == (3, "hi\n"), result.stderr
+    wait_for(lambda: d.docker_ok("ps", "-aq") == "", timeout=10)
+
+
+def test_diff_and_commit(d):
+    script = "echo hi > /hello; rm /bin/ls; mkdir -p /tmp/d; echo x > /tmp/d/f"
+    d.docker_ok("run", "--name", "cm", "busybox", "sh", "-c", script)
+    assert d.docker_ok("diff", "cm").splitlines() == [
+        "C /bin", "D /bin/ls", "A /hello", "C /tmp", "A /tmp/d", "A /tmp/d/f",
+    ]  # fmt: skip
+    image_id = d.docker_ok(
+        "commit", "-c", 'CMD ["cat", "/hello"]', "-m", "my msg", "cm", "jtr/committed:v1"
+    ).strip()
+    assert image_id.startswith("sha256:")
+    assert d.docker_ok("run", "--rm", "jtr/committed:v1") == "hi\n"
+    gone = d.docker("run", "--rm", "jtr/committed:v1", "ls", "/")
+    assert gone.returncode == 127 and 'exec: "ls": executable file not found in $PATH' in gone.stderr
+    history = d.docker_ok("history", "--format", "{{.Comment}}", "jtr/committed:v1").splitlines()
+    assert history[0] == "my msg"
+    image = json.loads(d.docker_ok("image", "inspect", "jtr/committed:v1"))[0]
+    assert len(image["RootFS"]["Layers"]) == 2
+    assert image["Config"]["Cmd"] == ["cat", "/hello"]
+    d.docker_ok("rm", "cm")
+    d.docker_ok("rmi", "jtr/committed:v1")

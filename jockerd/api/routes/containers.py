@@ -56,6 +56,11 @@ class ContainerBackend(Protocol):
         timestamps: bool, follow: bool,
     ) -> AsyncIterator[bytes]: ...  # fmt: skip
     def stats(self, ref: str, *, stream: bool, one_shot: bool) -> AsyncIterator[dict[str, Any]]: ...
+    async def changes(self, ref: str) -> list[dict[str, Any]]: ...
+    async def commit(
+        self, ref: str, *, repo: str, tag: str, comment: str, author: str, pause: bool, changes: list[str],
+        config: dict[str, Any] | None,
+    ) -> str: ...  # fmt: skip
 
 
 CONTAINERS = web.AppKey("containers", ContainerBackend)
@@ -305,6 +310,31 @@ async def container_stats(request: web.Request) -> web.StreamResponse:
             return json_response(sample)
         return json_response({})
     return await json_lines(request, samples)
+
+
+@routes.get("/containers/{id}/changes", name="ContainerChanges")
+async def container_changes(request: web.Request) -> web.Response:
+    changes = await request.app[CONTAINERS].changes(request.match_info["id"])
+    return json_response(changes or None)
+
+
+@routes.post("/commit", name="ImageCommit")
+async def image_commit(request: web.Request) -> web.Response:
+    container = request.query.get("container", "")
+    if not container:
+        raise InvalidParameterError("No container was specified")
+    body = await _json_object(request, allow_empty=True)
+    image_id = await request.app[CONTAINERS].commit(
+        container,
+        repo=request.query.get("repo", ""),
+        tag=request.query.get("tag", ""),
+        comment=request.query.get("comment", ""),
+        author=request.query.get("author", ""),
+        pause=query_bool(request, "pause", default=True),
+        changes=request.query.getall("changes", []),
+        config=body or None,
+    )
+    return json_response({"Id": image_id}, status=201)
 
 
 __all__ = ["CONTAINERS", "ContainerBackend", "asyncio", "routes"]

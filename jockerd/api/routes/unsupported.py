@@ -37,7 +37,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Swagger v1.51 endpoints not served by system.py or images.py, grouped by swagger tag.
 UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     # Container
-    ("GET", "/containers/{id}/changes", "ContainerChanges"),
     ("GET", "/containers/{id}/export", "ContainerExport"),
     ("GET", "/containers/{id}/attach/ws", "ContainerAttachWebsocket"),
     ("HEAD", "/containers/{id}/archive", "ContainerArchiveInfo"),
@@ -48,7 +47,6 @@ UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/build/prune", "BuildPrune"),
     ("POST", "/images/{name}/push", "ImagePush"),
     ("GET", "/images/search", "ImageSearch"),
-    ("POST", "/commit", "ImageCommit"),
     # System
     ("POST", "/auth", "SystemAuth"),
     # Exec
