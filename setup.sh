@@ -18,7 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-packages=(python3 python3-venv python3-dev gcc busybox-static iproute2 skopeo umoci zstd hyperfine curl runc crun libseccomp2
+packages=(python3 python3-venv python3-dev gcc busybox-static iproute2 skopeo umoci zstd hyperfine curl runc crun libseccomp2 tini
           ca-certificates tar util-linux)
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 
 from jockerd.api.app import Backends
 from jockerd.bundle.generate import host_settings
@@ -19,6 +20,15 @@ from jockerd.services.system import SystemService
 from jockerd.store.containers import ContainerStore
 
 log = logging.getLogger("jockerd")
+
+
+def find_init() -> str | None:
+    """The init for --init: dockerd's docker-init, else a static tini (Debian's tini package)."""
+    for name in ("docker-init", "tini-static"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
 
 
 class Daemon:
@@ -38,7 +48,7 @@ class Daemon:
             snapshots=Snapshotter(self.image_store.layers, container_root),
             events=self.events,
             runtimes=self.runtimes,
-            settings=host_settings(),
+            settings=host_settings(init_path=find_init()),
         )
         self.execs = ExecService(self.containers, config.exec_root)
         self.images = ImageService(self.image_store, usage=self.containers.image_usage)

@@ -126,7 +126,10 @@ def write_pidfile(path: Path) -> None:
 
 async def serve(config: DaemonConfig) -> None:
     check_pidfile(config.pidfile_path)
-    daemon = Daemon(config)
+    try:
+        daemon = Daemon(config)
+    except ValueError as e:  # a configuration the daemon cannot honour (an unknown default runtime)
+        raise StartupError(str(e)) from None
     await daemon.restore()
     app = create_app(daemon.backends())
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
