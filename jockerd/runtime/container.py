@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 
-from jockerd.runtime import OCI_VERSION, fastjson, hooks, log
+from jockerd.runtime import OCI_VERSION, fastjson, log
 from jockerd.runtime.errors import CONTAINER_NOT_EXIST, ContainerError
 
 TYPE_CHECKING = False
@@ -233,8 +233,13 @@ class Container:
         and fails `start` (runtime-spec lifecycle step 9, runc)."""
         self._check("start")
         self._release_init()
+        poststart = self.record.get("hooks", {}).get("poststart")
+        if not poststart:
+            return
+        from jockerd.runtime import hooks  # only with hooks: one import less for every start
+
         try:
-            hooks.run_hooks(self.record.get("hooks", {}).get("poststart"), self.hook_state("running"))
+            hooks.run_hooks(poststart, self.hook_state("running"))
         except ContainerError:
             self.signal(9)
             raise
@@ -356,7 +361,11 @@ class Container:
 
             unmount_below(self.record["rootfs"], LinuxSyscalls())
         remove_state_dir(self.state_dir)
-        hooks.run_hooks_warn(self.record.get("hooks", {}).get("poststop"), self.hook_state("stopped"))
+        poststop = self.record.get("hooks", {}).get("poststop")
+        if poststop:
+            from jockerd.runtime import hooks
+
+            hooks.run_hooks_warn(poststop, self.hook_state("stopped"))
 
     def cgroup(self, *, required: bool):  # -> CgroupManager | None
         return reopen_cgroup(self.record, required=required)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import stat
 
-from jockerd.runtime import OCI_VERSION, capabilities, hooks, rootfs
+from jockerd.runtime import OCI_VERSION, capabilities, rootfs
 from jockerd.runtime.errors import ContainerError
 from jockerd.runtime.linux import constants as C
 
@@ -112,6 +112,8 @@ def preload_modules(spec: dict, process: dict) -> None:
     all_hooks = spec.get("hooks") or {}
     if all_hooks.get("createContainer") or all_hooks.get("startContainer"):
         import select  # noqa: F401
+
+        from jockerd.runtime import hooks  # noqa: F401
     if (spec.get("linux") or {}).get("seccomp"):
         import_seccomp()
 
@@ -218,7 +220,10 @@ def prestart_hooks(ctx: ProcessContext) -> None:
 
 def create_container_hooks(ctx: ProcessContext) -> None:
     """createContainer: in the container namespaces, after createRuntime, before pivot_root."""
-    hooks.run_hooks(ctx.hooks("createContainer"), ctx.state("creating"))
+    if ctx.hooks("createContainer"):
+        from jockerd.runtime import hooks  # preloaded (`preload_modules`)
+
+        hooks.run_hooks(ctx.hooks("createContainer"), ctx.state("creating"))
 
 
 def pivot_root(ctx: ProcessContext) -> None:
@@ -408,7 +413,10 @@ def wait_for_start(ctx: ProcessContext) -> None:
 
 def start_container_hooks(ctx: ProcessContext) -> None:
     """startContainer: part of `start`, in the container, before the program runs (spec)."""
-    hooks.run_hooks(ctx.hooks("startContainer"), ctx.state("created"))
+    if ctx.hooks("startContainer"):
+        from jockerd.runtime import hooks  # preloaded (`preload_modules`)
+
+        hooks.run_hooks(ctx.hooks("startContainer"), ctx.state("created"))
 
 
 def close_fds(ctx: ProcessContext) -> None:

@@ -25,13 +25,11 @@ import os
 from jockerd.runtime import (
     OCI_VERSION,
     capabilities,
-    hooks,
     init_process,
     log,
     namespaces,
     rootfs,
     sync,
-    tenant_process,
 )
 from jockerd.runtime import spec as spec_mod
 from jockerd.runtime.container import (
@@ -287,6 +285,8 @@ def create(
                 message = init_parent.expect("hooks", "ready", peer="init")
                 if message["type"] == "ready":
                     break
+                from jockerd.runtime import hooks  # only a spec with hooks gets here
+
                 state = _creating_state(container_id, pid, bundle, spec)
                 hooks.run_hooks((spec.get("hooks") or {}).get("prestart"), state)
                 hooks.run_hooks((spec.get("hooks") or {}).get("createRuntime"), state)
@@ -379,6 +379,7 @@ def exec_process(
 ) -> int:
     """Start a tenant process in `container`; its host pid once it is about to execve."""
     from jockerd.runtime import state as state_mod
+    from jockerd.runtime import tenant_process
 
     status = container.refresh_status()
     state_mod.check_transition("exec", status, container.id)

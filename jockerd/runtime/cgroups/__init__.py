@@ -154,6 +154,8 @@ class CgroupManager:
             return
         freezer = self._has_freezer()
         was_frozen = freezer and self.state() == "frozen"
+        if not was_frozen and not self.pids():
+            return  # nothing to signal, nothing to thaw; no process in it can fork one
         if freezer and not was_frozen:
             try:
                 self.freeze()
@@ -190,8 +192,9 @@ def manager_for(
             raise CgroupError(f"invalid container id for a default cgroup path: {container_id!r}")
         cgroups_path = container_id
     absolute, inner = clean_path(cgroups_path)
+    mounts = mountinfo()  # read once for detect() and the v1 hierarchies
     if version is None:
-        version = detect(root)
+        version = detect(root, mounts)
     if version == 2:
         from .v2 import V2Manager
 
@@ -199,7 +202,7 @@ def manager_for(
     if version == 1:
         from .v1 import V1Manager
 
-        return V1Manager.resolve(absolute, inner, root)
+        return V1Manager.resolve(absolute, inner, root, mounts)
     raise CgroupError(f"unknown cgroup version {version!r}")
 
 
@@ -214,13 +217,16 @@ def manager_from_dirs(path: str, dirs: dict[str, str]) -> CgroupManager:
     return V1Manager(path, dict(dirs))
 
 
-def detect(root: str | os.PathLike[str] = CGROUP_ROOT) -> int:
+def detect(
+    root: str | os.PathLike[str] = CGROUP_ROOT, mounts: list[tuple[str, str, str, str]] | None = None
+) -> int:
     """2 if `root` is on a cgroup2 filesystem (the unified hierarchy), else 1.
 
     runc asks statfs(2) for CGROUP2_SUPER_MAGIC (0x63677270); without libc the same answer
-    comes from /proc/self/mountinfo: the type of the mount that holds `root`.
+    comes from /proc/self/mountinfo (or `mounts`, as `mountinfo()` read it): the type of the
+    mount that holds `root`.
     """
-    fstype = mount_of(os.path.realpath(os.fspath(root)))[2]
+    fstype = mount_of(os.path.realpath(os.fspath(root)), mounts)[2]
     return 2 if fstype == "cgroup2" else 1
 
 
@@ -279,10 +285,10 @@ def mountinfo() -> list[tuple[str, str, str, str]]:
     return mounts
 
 
-def mount_of(path: str) -> tuple[str, str, str, str]:
+def mount_of(path: str, mounts: list[tuple[str, str, str, str]] | None = None) -> tuple[str, str, str, str]:
     """The mount that holds `path`: the last-mounted one with the longest mount point prefix."""
     best = ("/", "/", "", "")
-    for mount in mountinfo():
+    for mount in mountinfo() if mounts is None else mounts:
         point = mount[1]
         if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) >= len(best[1]):
             best = mount
@@ -430,6 +436,13 @@ def remove_tree(directory: str, timeout: float = DESTROY_TIMEOUT) -> None:
     EBUSY means a process is still leaving (a SIGKILLed task is not out of the cgroup the
     moment kill(2) returns); a missing directory is fine.
     """
+    try:
+        os.rmdir(directory)  # the common case, a leaf without processes: no listing needed
+        return
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass  # child cgroups or processes left (EBUSY), or an error reported below
     deadline = time.monotonic() + timeout
     try:
         children = [e.path for e in os.scandir(directory) if e.is_dir(follow_symlinks=False)]

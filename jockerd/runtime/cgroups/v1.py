@@ -42,7 +42,6 @@ from . import (
     remove_tree,
     write_file,
 )
-from .stats import empty_stats, memory_entry, parse_blkio, parse_flat
 
 # The v1 controllers of cgroups(7); other options of a cgroup mount are flags (rw, xattr, …).
 CONTROLLERS = frozenset(
@@ -86,11 +85,14 @@ BLKIO_TABLES = (
 )
 
 
-def hierarchies(root: str) -> dict[str, tuple[str, str]]:
-    """{name: (mount point, mount root)} of the hierarchies mounted below `root`."""
+def hierarchies(
+    root: str, mounts: list[tuple[str, str, str, str]] | None = None
+) -> dict[str, tuple[str, str]]:
+    """{name: (mount point, mount root)} of the hierarchies mounted below `root`, from
+    /proc/self/mountinfo or `mounts` (as `mountinfo()` read it)."""
     root = os.path.realpath(root).rstrip("/")
     found: dict[str, tuple[str, str]] = {}
-    for mount_root, point, fstype, options in mountinfo():
+    for mount_root, point, fstype, options in mountinfo() if mounts is None else mounts:
         if not point.startswith(root + "/"):
             continue
         if fstype == "cgroup":
@@ -115,8 +117,10 @@ class V1Manager(CgroupManager):
         self._self_moved: frozenset[str] = frozenset()  # hierarchies left to `move_self`
 
     @classmethod
-    def resolve(cls, absolute: bool, inner: str, root: str) -> V1Manager:
-        mounts = hierarchies(root)
+    def resolve(
+        cls, absolute: bool, inner: str, root: str, mountinfo: list[tuple[str, str, str, str]] | None = None
+    ) -> V1Manager:
+        mounts = hierarchies(root, mountinfo)
         if not mounts:
             raise CgroupError(f"no cgroup v1 hierarchy is mounted below {root}")
         own = {frozenset(k.split(",")) if k else frozenset(): v for k, v in own_cgroups().items()}
@@ -515,6 +519,8 @@ class V1Manager(CgroupManager):
     # -- stats -----------------------------------------------------------------------------------
 
     def stats(self) -> dict:
+        from .stats import empty_stats, memory_entry, parse_blkio, parse_flat  # `events` only
+
         if not self.exists():
             raise CgroupError(f"cgroup {self.path} does not exist", errno=errno.ENOENT)
         st = empty_stats()

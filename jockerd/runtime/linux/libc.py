@@ -37,6 +37,7 @@ _setdomainname = libc.function("setdomainname", c_int, c_char_p, c_size_t)
 _prctl = libc.function("prctl", c_int, c_int, c_ulong, c_ulong, c_ulong, c_ulong)
 _syscall = libc.function("syscall", c_long)  # variadic: arguments converted per call
 _socket = libc.function("socket", c_int, c_int, c_int, c_int)
+_socketpair = libc.function("socketpair", c_int, c_int, c_int, c_int, c_void_p)
 _ioctl = libc.function("ioctl", c_int, c_int, c_ulong, c_void_p)
 _capset = libc.function("capset", c_int, c_void_p, c_void_p)
 _capget = libc.function("capget", c_int, c_void_p, c_void_p)
@@ -144,6 +145,13 @@ def seccomp_set_mode_filter(program: bytes, flags: int) -> int:
     kernel's return value: 0, or the listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER."""
     fprog = SockFprog(len(program) // 8, program)
     return _check(_syscall(C.SYS_seccomp, C.SECCOMP_SET_MODE_FILTER, c_ulong(flags), byref(fprog)))
+
+
+def socketpair_cloexec() -> tuple[int, int]:
+    """socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected stream sockets."""
+    fds = (c_int * 2)()
+    _check(_socketpair(1, 1 | os.O_CLOEXEC, 0, fds))  # AF_UNIX, SOCK_STREAM; SOCK_CLOEXEC == O_CLOEXEC
+    return fds[0], fds[1]
 
 
 def set_loopback_up() -> None:
