@@ -53,13 +53,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from jockerd.driver.runtime_log import has_error as _has_error
+from jockerd.driver.runtime_log import parse_error_message
 from jockerd.errors import (
     ConflictError,
     InternalError,
@@ -97,8 +98,6 @@ _CONFLICT = (
 _INVALID = ("executable file not found",)
 _UNSUPPORTED = ("unknown command", "no help topic")
 _NOT_FOUND = ("does not exist", "not found", "no such container")
-# logrus text format: time="…" level=error msg="…"
-_LOGRUS = re.compile(r'level=(?P<level>\w+)\s+msg="(?P<msg>(?:[^"\\]|\\.)*)"')
 
 
 class OciRuntimeError(JockerError, RuntimeError):
@@ -149,36 +148,6 @@ def error_kind(message: str, *, root: Path | None = None, id: str | None = None)
     if root is not None and id and f"{root}/{id}".lower() in text and "no such file" in text:
         return OciRuntimeNotFoundError
     return OciRuntimeInternalError
-
-
-def parse_error_message(text: str) -> str:
-    """The runtime's error out of its stderr or log text: JSON lines, logrus lines or plain text.
-
-    The last error-level message wins (warnings may precede it); without one, the last line.
-    """
-    errors: list[str] = []
-    lines: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        level, msg = "", line
-        if line.startswith("{"):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                entry = None
-            if isinstance(entry, dict) and "msg" in entry:
-                level, msg = str(entry.get("level", "")), str(entry["msg"])
-        elif m := _LOGRUS.search(line):
-            level = m["level"]
-            msg = m["msg"].replace('\\"', '"').replace("\\\\", "\\")
-        lines.append(msg)
-        if level in ("error", "fatal", "panic"):
-            errors.append(msg)
-    if errors:
-        return errors[-1]
-    return lines[-1] if lines else ""
 
 
 def _read_from(path: Path, offset: int) -> str:
@@ -432,23 +401,6 @@ class OciRuntime:
         if check or _has_error(text):
             raise self._fail(cmd, args[0], code, message, id)
         return code
-
-
-def _has_error(log_text: str) -> bool:
-    """Whether a runtime log holds an error entry (plain text lines count as errors)."""
-    for raw in log_text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        level = "error"
-        if line.startswith("{"):
-            with contextlib.suppress(ValueError, AttributeError):
-                level = json.loads(line).get("level", "error")
-        elif m := _LOGRUS.search(line):
-            level = m["level"]
-        if level in ("error", "fatal", "panic"):
-            return True
-    return False
 
 
 __all__ = [
