@@ -13,6 +13,10 @@ import sys
 from jockerd.runtime import cli, commands, log
 from jockerd.runtime.errors import ContainerError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 DISPATCH = {
     "create": commands.create,
     "start": commands.start,
@@ -34,12 +38,15 @@ DISPATCH = {
 _PREFIXED = {"create", "run"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, before_exit: Callable[[], None] | None = None) -> int:
     """The entry point. As the process's own (no `argv`: the console script, `-m`), it ends the
     process itself once stdout and stderr are flushed: the interpreter's finalization (module
     teardown, ~10 ms here) has nothing to do for a runtime whose files are closed and whose
-    children are gone or detached. If a flush fails, the interpreter's exit reports it as usual."""
+    children are gone or detached. If a flush fails, the interpreter's exit reports it as usual.
+    `before_exit` runs first either way (the launcher saves its `codecache` there)."""
     code = _main(argv)
+    if before_exit is not None:
+        before_exit()
     if argv is None and (code is None or type(code) is int):
         try:
             sys.stdout.flush()

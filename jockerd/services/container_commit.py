@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jockerd.errors import ConflictError, JockerError

@@ -22,9 +22,8 @@ import shutil
 import signal as signals
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,23 @@ from jockerd.imagestore.snapshots import Snapshotter
 from jockerd.imagestore.store import ImageStore
 from jockerd.services import attach as attaching
 from jockerd.services.container_commit import CommitAndChanges
+from jockerd.services.container_config import (
+    arch,
+    console_size,
+    host_config_defaults,
+    inspect_config,
+    labels_match,
+    parse_signal,
+    parse_until,
+    size_option,
+    start_error_exit_code,
+    validate_host_config,
+)
+from jockerd.services.container_io import LogsAndStats
+from jockerd.services.container_queries import ContainerQueries, dir_size
 from jockerd.services.container_state import DockerState, not_running
 from jockerd.services.events import EventBus
-from jockerd.services.timefmt import ZERO_TIME, human_duration, parse_rfc3339, rfc3339_nano
+from jockerd.services.timefmt import parse_rfc3339, rfc3339_nano
 from jockerd.store import names as naming
 from jockerd.store.containers import ContainerRecord, ContainerStore, StateRecord
 
@@ -60,33 +73,6 @@ DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isolation", "is-task",
                 "label", "name", "network", "publish", "since", "status", "volume"}  # fmt: skip
 PRUNE_FILTERS = {"label", "label!", "until"}
-
-
-def parse_signal(value: str | int | None, default: int = signals.SIGKILL) -> int:
-    """moby's signal.ParseSignal: a number, or a name with or without SIG, any case."""
-    if value is None or value == "":
-        return default
-    text = str(value)
-    if text.isdigit():
-        number = int(text)
-        if number == 0 or number > 64:
-            raise InvalidParameterError(f"Invalid signal: {text}")
-        return number
-    name = text.upper().removeprefix("SIG")
-    try:
-        return int(signals.Signals["SIG" + name])
-    except KeyError:
-        raise InvalidParameterError(f"Invalid signal: {text}") from None
-
-
-def start_error_exit_code(message: str) -> int:
-    """dockerd's exit code for a container that failed to start (the CLI maps the same words)."""
-    lowered = message.lower()
-    if "executable file not found" in lowered or "no such file or directory" in lowered:
-        return 127
-    if "permission denied" in lowered or "is a directory" in lowered:
-        return 126
-    return 128
 
 
 @dataclass
@@ -127,98 +113,7 @@ class Container:
         return DockerState(self.record.state.status)
 
 
-class LogsAndStats:
-    """`docker logs` and `docker stats` for ContainerService (mixed in below)."""
-
-    get: Callable[[str], Container]
-    runtimes: RuntimeRegistry
-    settings: generate.SpecSettings
-
-    async def logs(
-        self, ref: str, *, stdout: bool, stderr: bool, since: float, until: float, tail: int | None,
-        timestamps: bool, follow: bool,
-    ) -> AsyncIterator[bytes]:  # fmt: skip
-        from jockerd.services.logs import format_entry, read_logs
-
-        container = self.get(ref)
-        record = container.record
-        log_type = (record.host_config.get("LogConfig") or {}).get("Type") or "json-file"
-        if log_type == "none":
-            raise NotImplementedLogs(log_type)
-        yield b""  # the headers go out now, even when the log is empty and followed
-        tty = bool(record.config.get("Tty"))
-        options = (record.host_config.get("LogConfig") or {}).get("Config") or {}
-        entries = read_logs(
-            Path(record.log_path),
-            stdout=stdout,
-            stderr=stderr,
-            since=since,
-            until=until,
-            tail=tail,
-            follow=follow and container.state.is_running(),
-            done=lambda: container.removed or not container.state.is_running(),
-            max_files=int(options.get("max-file") or 1),
-        )
-        async for entry in entries:
-            yield format_entry(entry, timestamps=timestamps, tty=tty)
-
-    async def stats(self, ref: str, *, stream: bool, one_shot: bool) -> AsyncIterator[dict[str, Any]]:
-        from jockerd.services import stats as stats_math
-
-        container = self.get(ref)
-        record = container.record
-        previous: dict[str, Any] | None = None
-        preread = None
-        online = stats_math.online_cpus()
-        while True:
-            if container.removed:
-                return
-            now = datetime.now(UTC)
-            if container.state.is_running() and container.shim is not None:
-                runtime = self.runtimes.get(record.runtime).oci
-                try:
-                    data = await runtime.events_stats(record.id)
-                    networks = await asyncio.to_thread(stats_math.read_network_stats, container.shim.pid)
-                    system = await asyncio.to_thread(stats_math.system_cpu_usage)
-                except (JockerError, OSError):
-                    data, networks, system = None, None, 0
-            else:
-                data, networks, system = None, None, 0
-            if data is None:
-                sample = stats_math.stopped_stats(container_id=record.id, name=record.name)
-            else:
-                sample = stats_math.stats_from_runtime(
-                    data,
-                    container_id=record.id,
-                    name=record.name,
-                    read=now,
-                    preread=preread,
-                    previous=previous,
-                    system_cpu_usage=system,
-                    online_cpus=online,
-                    networks=networks if record.host_config.get("NetworkMode") != "host" else None,
-                    cgroup_version=self.settings.cgroup_version,
-                )
-            if not stream and previous is None and data is not None and not one_shot:
-                # dockerd takes two samples a second apart so precpu_stats (the CPU %) means something
-                previous, preread = sample, now
-                await asyncio.sleep(1)
-                continue
-            yield sample
-            if not stream:
-                return
-            previous, preread = sample, now
-            await asyncio.sleep(1)
-
-
-class NotImplementedLogs(JockerError):
-    status = 501
-
-    def __init__(self, driver: str) -> None:
-        super().__init__(f'configured logging driver does not support reading: "{driver}"')
-
-
-class ContainerService(LogsAndStats, CommitAndChanges):
+class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
     def __init__(
         self,
         *,
@@ -305,16 +200,17 @@ class ContainerService(LogsAndStats, CommitAndChanges):
         image_ref = str(body.get("Image") or "")
         if not image_ref:
             raise InvalidParameterError("Config cannot be empty in order to create a container")
-        if platform and platform not in ("linux", f"linux/{_arch()}"):
+        if platform and platform not in ("linux", f"linux/{arch()}"):
             raise NotFoundError(
-                f"image with reference {image_ref} was found but does not match the specified platform: wanted {platform}"
-            )  # noqa: E501
+                f"image with reference {image_ref} was found but does not match the specified platform: "
+                f"wanted {platform}"
+            )
         image_id = await asyncio.to_thread(self.images.resolve, image_ref)
         image = await asyncio.to_thread(self.images.image, image_id)
         self.runtimes.get(host.get("Runtime") or None)  # an unknown runtime fails the create
-        warnings = _validate_host_config(host)
+        warnings = validate_host_config(host)
         merged = merge_config(image.config, body)["config"]
-        config = _inspect_config(body, merged, image.config)
+        config = inspect_config(body, merged, image.config)
         if not (config.get("Cmd") or config.get("Entrypoint")):
             raise InvalidParameterError("No command specified")
         container_id = new_id()
@@ -341,7 +237,7 @@ class ContainerService(LogsAndStats, CommitAndChanges):
         config: dict[str, Any], host: dict[str, Any], networking: dict[str, Any],
     ) -> ContainerRecord:  # fmt: skip
         directory = self.store.dir(container_id)
-        host = _host_config_defaults(host, self.runtimes.get(host.get("Runtime") or None).name)
+        host = host_config_defaults(host, self.runtimes.get(host.get("Runtime") or None).name)
         if not host.get("Privileged"):
             # dockerd stores the paths it will mask, so inspect shows them (trace 14).
             if host.get("MaskedPaths") is None:
@@ -450,7 +346,7 @@ class ContainerService(LogsAndStats, CommitAndChanges):
         bundle = self.exec_root / "bundles" / record.id
         state_dir = self.exec_root / "shim" / record.id
         try:
-            spec, mounts = await asyncio.to_thread(self._prepare_run, record, bundle, state_dir)
+            mounts = await asyncio.to_thread(self._prepare_run, record, bundle, state_dir)
             log_config = record.host_config.get("LogConfig") or {}
             log_options = log_config.get("Config") or {}
             options = ShimOptions(
@@ -461,12 +357,12 @@ class ContainerService(LogsAndStats, CommitAndChanges):
                 runtime_root=runtime.oci.root,
                 mounts=mounts,
                 log_path=Path(record.log_path) if log_config.get("Type", "json-file") != "none" else None,
-                log_max_size=_size_option(log_options.get("max-size")),
+                log_max_size=size_option(log_options.get("max-size")),
                 log_max_file=int(log_options.get("max-file") or 1),
                 tty=bool(record.config.get("Tty")),
                 stdin=bool(record.config.get("OpenStdin")),
                 stdin_once=bool(record.config.get("StdinOnce")),
-                console_size=_console_size(record.host_config.get("ConsoleSize")),
+                console_size=console_size(record.host_config.get("ConsoleSize")),
             )
             shim = await ShimClient.start(options, shim_argv=self.shim_argv)
         except JockerError as e:
@@ -506,7 +402,7 @@ class ContainerService(LogsAndStats, CommitAndChanges):
 
     def _prepare_run(
         self, record: ContainerRecord, bundle: Path, state_dir: Path
-    ) -> tuple[dict[str, Any], list]:
+    ) -> list[dict[str, Any]]:
         shutil.rmtree(state_dir, ignore_errors=True)
         state_dir.mkdir(parents=True, mode=0o700)
         mounts = self.snapshots.prepare(record.id, record.chain_ids)
@@ -521,7 +417,7 @@ class ContainerService(LogsAndStats, CommitAndChanges):
             if self.snapshots.read_file(record.id, record.chain_ids, workdir) is None:
                 with contextlib.suppress(OSError):
                     target.mkdir(parents=True, exist_ok=True, mode=0o755)
-        return spec, mounts
+        return mounts
 
     async def _start_failed(self, container: Container, message: str, bundle: Path) -> None:
         record = container.record
@@ -836,18 +732,18 @@ class ContainerService(LogsAndStats, CommitAndChanges):
         for key in filters:
             if key not in PRUNE_FILTERS:
                 raise InvalidParameterError(f"invalid filter '{key}'")
-        until = _until(filters.get("until", []))
+        until = parse_until(filters.get("until", []))
         deleted: list[str] = []
         space = 0
         for container in list(self.containers.values()):
             record = container.record
             if container.state.is_running() or container.state is DockerState.RESTARTING:
                 continue
-            if not _labels_match(record.config.get("Labels") or {}, filters):
+            if not labels_match(record.config.get("Labels") or {}, filters):
                 continue
             if until is not None and parse_rfc3339(record.created) >= until:
                 continue
-            size = await asyncio.to_thread(_dir_size, self.snapshots.upper_dir(record.id))
+            size = await asyncio.to_thread(dir_size, self.snapshots.upper_dir(record.id))
             async with container.lock:
                 if container.removed or container.state.is_running():
                     continue
@@ -907,205 +803,6 @@ class ContainerService(LogsAndStats, CommitAndChanges):
 
     # -- queries ---------------------------------------------------------------------------------
 
-    async def inspect(self, ref: str, *, size: bool = False) -> dict[str, Any]:
-        container = self.get(ref)
-        record = container.record
-        state = record.state
-        status = container.state
-        upper = self.snapshots.upper_dir(record.id)
-        lowers = self.snapshots.lower_dirs(record.chain_ids)
-        out: dict[str, Any] = {
-            "Id": record.id,
-            "Created": record.created,
-            "Path": record.path,
-            "Args": record.args,
-            "State": {
-                "Status": str(status),
-                "Running": status.is_running(),
-                "Paused": status is DockerState.PAUSED,
-                "Restarting": status is DockerState.RESTARTING,
-                "OOMKilled": state.oom_killed,
-                "Dead": status is DockerState.DEAD,
-                "Pid": state.pid if status.is_running() else 0,
-                "ExitCode": state.exit_code,
-                "Error": state.error,
-                "StartedAt": state.started_at,
-                "FinishedAt": state.finished_at,
-            },
-            "Image": record.image,
-            "ResolvConfPath": record.resolv_conf_path,
-            "HostnamePath": record.hostname_path,
-            "HostsPath": record.hosts_path,
-            "LogPath": record.log_path,
-            "Name": record.name,
-            "RestartCount": record.restart_count,
-            "Driver": "overlay2",
-            "Platform": "linux",
-            "MountLabel": "",
-            "ProcessLabel": "",
-            "AppArmorProfile": "",
-            "ExecIDs": list(container.exec_ids) or None,
-            "HostConfig": record.host_config,
-            "GraphDriver": {
-                "Data": {
-                    "LowerDir": ":".join(str(p) for p in lowers),
-                    "MergedDir": str(self.exec_root / "bundles" / record.id / "rootfs"),
-                    "UpperDir": str(upper),
-                    "WorkDir": str(upper.parent / "work"),
-                },
-                "Name": "overlay2",
-            },
-        }
-        if size:
-            out["SizeRw"] = await asyncio.to_thread(_dir_size, upper)
-            out["SizeRootFs"] = out["SizeRw"] + sum(
-                await asyncio.to_thread(lambda: [_dir_size(p) for p in lowers])
-            )
-        out["Mounts"] = _mount_points(record.host_config)
-        out["Config"] = record.config
-        out["NetworkSettings"] = _network_settings(record)
-        return out
-
-    async def list(
-        self, *, all: bool, limit: int | None, size: bool, filters: dict[str, list[str]]
-    ) -> list[dict[str, Any]]:
-        for key in filters:
-            if key not in LIST_FILTERS:
-                raise InvalidParameterError(f"invalid filter '{key}'")
-        containers = sorted(self.containers.values(), key=lambda c: c.record.created, reverse=True)
-        if "before" in filters or "since" in filters:
-            containers = self._before_since(containers, filters)
-        out = []
-        for container in containers:
-            if (
-                not all
-                and not container.state.is_running()
-                and not filters.get("status")
-                and not (limit and limit > 0)
-            ):
-                continue
-            if not self._matches(container, filters):
-                continue
-            out.append(await self._summary(container, size=size))
-            if limit is not None and limit > 0 and len(out) >= limit:
-                break
-        return out
-
-    def _before_since(self, containers: list[Container], filters: dict[str, list[str]]) -> list[Container]:
-        result = containers
-        for key in ("before", "since"):
-            for value in filters.get(key, []):
-                pivot = self.get(value).record.created
-                if key == "before":
-                    result = [c for c in result if c.record.created < pivot]
-                else:
-                    result = [c for c in result if c.record.created > pivot]
-        return result
-
-    def _matches(self, container: Container, filters: dict[str, list[str]]) -> bool:
-        record = container.record
-        status = str(container.state)
-        checks: dict[str, Callable[[str], bool]] = {
-            "id": lambda v: record.id.startswith(v),
-            "name": lambda v: _name_matches(record.name, v),
-            "status": lambda v: v == status,
-            "exited": lambda v: status == "exited" and v.lstrip("-").isdigit() and int(v) == record.state.exit_code,
-            "ancestor": lambda v: self._ancestor_matches(record, v),
-            "label": lambda v: _labels_match(record.config.get("Labels") or {}, {"label": [v]}),
-            "volume": lambda v: any(m.get("Destination") == v or m.get("Name") == v or m.get("Source") == v
-                                    for m in _mount_points(record.host_config)),
-            "network": lambda v: v in (_network_name(record), "none" if _network_name(record) == "none" else ""),
-            "expose": lambda v: v in (record.config.get("ExposedPorts") or {}),
-            "publish": lambda v: v in (record.host_config.get("PortBindings") or {}),
-            "isolation": lambda v: v in ("default", ""),
-            "is-task": lambda v: v in ("false", "0"),
-            "health": lambda v: v == "none",
-        }  # fmt: skip
-        for key, values in filters.items():
-            if key in ("before", "since"):
-                continue
-            if key == "label":
-                if not all(checks["label"](v) for v in values):
-                    return False
-                continue
-            if key == "status":
-                for value in values:
-                    if value not in {s.value for s in DockerState}:
-                        raise InvalidParameterError(f"invalid filter 'status={value}'")
-            if values and not any(checks[key](v) for v in values):
-                return False
-        return True
-
-    def _ancestor_matches(self, record: ContainerRecord, value: str) -> bool:
-        try:
-            return self.images.resolve(value) == record.image
-        except JockerError:
-            return value == record.image_name
-
-    async def _summary(self, container: Container, *, size: bool) -> dict[str, Any]:
-        record = container.record
-        command = " ".join([record.path, *record.args]) if record.args else record.path
-        out: dict[str, Any] = {
-            "Id": record.id,
-            "Names": [record.name],
-            "Image": record.image_name,
-            "ImageID": record.image,
-            "Command": command,
-            "Created": int(parse_rfc3339(record.created)),
-            "Ports": [],
-            "Labels": record.config.get("Labels") or {},
-            "State": str(container.state),
-            "Status": self._status_text(container),
-            "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "default")},
-            "NetworkSettings": {"Networks": _network_settings(record)["Networks"]},
-            "Mounts": _mount_points(record.host_config),
-        }
-        if size:
-            upper = self.snapshots.upper_dir(record.id)
-            out["SizeRw"] = await asyncio.to_thread(_dir_size, upper)
-            lowers = self.snapshots.lower_dirs(record.chain_ids)
-            out["SizeRootFs"] = out["SizeRw"] + sum(
-                await asyncio.to_thread(lambda: [_dir_size(p) for p in lowers])
-            )
-        return out
-
-    @staticmethod
-    def _status_text(container: Container) -> str:
-        state = container.record.state
-        now = time.time()
-        match container.state:
-            case DockerState.RUNNING:
-                return "Up " + human_duration(now - parse_rfc3339(state.started_at))
-            case DockerState.PAUSED:
-                return "Up " + human_duration(now - parse_rfc3339(state.started_at)) + " (Paused)"
-            case DockerState.RESTARTING:
-                ago = human_duration(now - parse_rfc3339(state.finished_at))
-                return f"Restarting ({state.exit_code}) {ago} ago"
-            case DockerState.EXITED:
-                if not state.has_been_started and state.finished_at == ZERO_TIME:
-                    return "Created"
-                ago = human_duration(now - parse_rfc3339(state.finished_at))
-                return f"Exited ({state.exit_code}) {ago} ago"
-            case DockerState.REMOVING:
-                return "Removal In Progress"
-            case DockerState.DEAD:
-                return "Dead"
-        return "Created"
-
-    async def top(self, ref: str, ps_args: str) -> tuple[list[str], list[list[str]]]:
-        from jockerd.services.top import top
-
-        container = self.get(ref)
-        if not container.state.is_running() or container.state is DockerState.RESTARTING:
-            raise ConflictError(f"Container {container.id} is not running")
-        pids = await self._runtime(container).ps(container.id)
-        titles, processes = await top(pids, ps_args or "-ef")
-        self._event(container, "top")
-        return titles, processes
-
-    async def pids(self, container: Container) -> list[int]:
-        return await self._runtime(container).ps(container.id)
-
     async def update(self, ref: str, body: dict[str, Any]) -> list[str]:
         container = self.get(ref)
         async with container.lock:
@@ -1116,13 +813,12 @@ class ContainerService(LogsAndStats, CommitAndChanges):
                     if value and value.get("Name") and record.host_config.get("AutoRemove"):
                         raise InvalidParameterError(
                             "Restart policy cannot be updated because AutoRemove is enabled for the container"
-                        )  # noqa: E501
+                        )
                     if value:
                         host[key] = value
-                elif value not in (None, 0, "", [], {}) or key in host:
-                    if value is not None:
-                        host[key] = value
-            warnings = _validate_host_config(host)
+                elif value is not None and (value not in (0, "", [], {}) or key in host):
+                    host[key] = value
+            warnings = validate_host_config(host)
             candidate = record.model_copy(update={"host_config": host})
             spec = await asyncio.to_thread(self._generate_spec, candidate)
             if container.state.is_running() and container.shim is not None:
@@ -1132,9 +828,6 @@ class ContainerService(LogsAndStats, CommitAndChanges):
             self._save(container)
             self._event(container, "update")
             return warnings
-
-    def log_done(self, container: Container) -> Callable[[], bool]:
-        return lambda: container.removed or not container.state.is_running()
 
     # -- restore ---------------------------------------------------------------------------------
 
@@ -1189,209 +882,6 @@ class ContainerService(LogsAndStats, CommitAndChanges):
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-
-
-# -- helpers ----------------------------------------------------------------------------------------
-
-
-def _arch() -> str:
-    machine = os.uname().machine
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
-
-
-def _size_option(value: Any) -> int:
-    """json-file's max-size: "10m", "1g", "512k" or bytes."""
-    if not value:
-        return 0
-    text = str(value).strip().lower()
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    try:
-        if text[-1] in units:
-            return int(float(text[:-1]) * units[text[-1]])
-        if text.endswith("b"):
-            return int(text[:-1])
-        return int(text)
-    except ValueError:
-        raise InvalidParameterError(f"invalid max-size: {value}") from None
-
-
-def _console_size(value: Any) -> tuple[int, int] | None:
-    if (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, int) for v in value)
-        and value[0]
-        and value[1]
-    ):
-        return int(value[0]), int(value[1])
-    return None
-
-
-def _validate_host_config(host: dict[str, Any]) -> list[str]:
-    """Checks dockerd makes at create (the bundle generator checks the rest)."""
-    warnings: list[str] = []
-    policy = host.get("RestartPolicy") or {}
-    name = policy.get("Name") or ""
-    if name not in ("", "no", "always", "unless-stopped", "on-failure"):
-        raise InvalidParameterError(f"invalid restart policy '{name}'")
-    if policy.get("MaximumRetryCount") and name != "on-failure":
-        raise InvalidParameterError(
-            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-        )
-    if (policy.get("MaximumRetryCount") or 0) < 0:
-        raise InvalidParameterError("invalid restart policy: maximum retry count cannot be negative")
-    if host.get("AutoRemove") and name not in ("", "no"):
-        raise InvalidParameterError("can't create 'AutoRemove' container with restart policy")
-    log_type = (host.get("LogConfig") or {}).get("Type") or "json-file"
-    if log_type not in ("json-file", "none", "local"):
-        raise InvalidParameterError(
-            f"failed to create logger: logger: no log driver named '{log_type}' is registered"
-        )
-    _size_option((host.get("LogConfig") or {}).get("Config", {}).get("max-size"))
-    mode = host.get("NetworkMode") or "default"
-    if not (mode in ("default", "bridge", "none", "host") or mode.startswith("container:")):
-        raise NotFoundError(f"network {mode} not found")
-    return warnings
-
-
-def _host_config_defaults(host: dict[str, Any], runtime: str) -> dict[str, Any]:
-    """The HostConfig dockerd stores (and inspect shows): defaults filled in."""
-    out = dict(host)
-    out.setdefault("Binds", None)
-    out.setdefault("ContainerIDFile", "")
-    log_config = dict(out.get("LogConfig") or {})
-    log_config["Type"] = log_config.get("Type") or "json-file"
-    log_config["Config"] = log_config.get("Config") or {}
-    out["LogConfig"] = log_config
-    out["NetworkMode"] = out.get("NetworkMode") or "default"
-    out.setdefault("PortBindings", {})
-    policy = dict(out.get("RestartPolicy") or {})
-    policy["Name"] = policy.get("Name") or "no"
-    policy["MaximumRetryCount"] = policy.get("MaximumRetryCount") or 0
-    out["RestartPolicy"] = policy
-    out.setdefault("AutoRemove", False)
-    if not out.get("IpcMode"):
-        out["IpcMode"] = "private"
-    if not out.get("CgroupnsMode"):
-        out["CgroupnsMode"] = "host"
-    if not out.get("ShmSize"):
-        out["ShmSize"] = DEFAULT_SHM_SIZE
-    out["Runtime"] = runtime
-    out.setdefault("ConsoleSize", [0, 0])
-    if out.get("MemorySwappiness") == -1:
-        out["MemorySwappiness"] = None
-    if out.get("PidsLimit") in (0, -1):
-        out["PidsLimit"] = None
-    return out
-
-
-def _inspect_config(request: dict[str, Any], merged: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
-    """Config as dockerd stores it: the request with the image's defaults merged in."""
-    out = dict(request)
-    image_config = image.get("config") or {}
-    for key in ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "StopSignal"):
-        if key in merged:
-            out[key] = merged[key] or None if key in ("Env", "Cmd", "Entrypoint") else merged[key]
-    if merged.get("Entrypoint") == [] and request.get("Entrypoint") in (None, []):
-        out["Entrypoint"] = None
-    labels = {**(image_config.get("Labels") or {}), **(request.get("Labels") or {})}
-    out["Labels"] = labels
-    for key in ("ExposedPorts", "Volumes"):
-        if merged.get(key):
-            out[key] = merged[key]
-    out.setdefault("Image", request.get("Image"))
-    return out
-
-
-def _mount_points(host: dict[str, Any]) -> list[dict[str, Any]]:
-    """inspect's Mounts for -v/--mount/--tmpfs (bind and tmpfs; volumes are not managed yet)."""
-    points = []
-    for bind in host.get("Binds") or []:
-        parts = bind.split(":")
-        if len(parts) < 2:
-            continue
-        source, destination = parts[0], parts[1]
-        mode = parts[2] if len(parts) > 2 else ""
-        points.append({"Type": "bind", "Source": source, "Destination": destination, "Mode": mode,
-                       "RW": "ro" not in mode.split(","), "Propagation": "rprivate"})  # fmt: skip
-    for mount in host.get("Mounts") or []:
-        points.append({"Type": mount.get("Type", ""), "Source": mount.get("Source", ""),
-                       "Destination": mount.get("Target", ""), "Mode": "",
-                       "RW": not mount.get("ReadOnly", False), "Propagation": "rprivate"})  # fmt: skip
-    return points
-
-
-def _network_name(record: ContainerRecord) -> str:
-    mode = record.host_config.get("NetworkMode") or "default"
-    return "bridge" if mode == "default" else mode
-
-
-def _network_settings(record: ContainerRecord) -> dict[str, Any]:
-    """Until bridge networking lands a container has loopback only: no addresses to show."""
-    name = _network_name(record)
-    networks: dict[str, Any] = {}
-    if not name.startswith("container:"):
-        networks[name] = {
-            "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "DriverOpts": None,
-            "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
-            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
-        }  # fmt: skip
-    return {
-        "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None,
-        "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-        "Networks": networks,
-    }  # fmt: skip
-
-
-def _name_matches(stored: str, pattern: str) -> bool:
-    import re
-
-    try:
-        return re.search(pattern, stored.lstrip("/")) is not None or re.search(pattern, stored) is not None
-    except re.error:
-        return False
-
-
-def _labels_match(labels: dict[str, str], filters: dict[str, list[str]]) -> bool:
-    for wanted in filters.get("label", []):
-        key, sep, value = wanted.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    for unwanted in filters.get("label!", []):
-        key, sep, value = unwanted.partition("=")
-        if key in labels and (not sep or labels[key] == value):
-            return False
-    return True
-
-
-def _until(values: list[str]) -> float | None:
-    if not values:
-        return None
-    value = values[0]
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    with contextlib.suppress(ValueError):
-        return parse_rfc3339(value)
-    import re
-
-    match = re.fullmatch(r"(\d+)(ns|us|ms|s|m|h)", value)
-    if match:
-        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[match.group(2)]
-        return time.time() - int(match.group(1)) * scale
-    raise InvalidParameterError(f"invalid filter 'until={value}'")
-
-
-def _dir_size(path: Path) -> int:
-    total = 0
-    for root, dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return total
 
 
 __all__ = ["Container", "ContainerService", "StateRecord", "parse_signal", "short_id"]

@@ -164,6 +164,11 @@ class ExecService:
         self.containers._event(container, "exec_start: " + " ".join(config["Cmd"]), execID=session.id)
         waiter = asyncio.ensure_future(self._finish(session, shim))
         if client is None:
+            # The shim holds an exec's output until someone attaches (so an attached client
+            # misses nothing): a detached exec is released by attaching to no stream at all.
+            with contextlib.suppress(OSError, JockerError):
+                _reader, writer = await shim.attach(stdin=False, stdout=False, stderr=False)
+                writer.close()
             return
 
         async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
@@ -239,5 +244,5 @@ def _error_frame(message: str, *, tty: bool) -> bytes:
         f"OCI runtime exec failed: {message}: unknown\r\n"
         if tty
         else f"OCI runtime exec failed: {message}: unknown\n"
-    ).encode()  # noqa: E501
+    ).encode()
     return text if tty else attaching.frame(1, text)

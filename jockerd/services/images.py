@@ -507,7 +507,6 @@ class ImageService:
             path.unlink(missing_ok=True)
         yield {"status": image_id}
 
-
     async def commit(
         self,
         parent_id: str,
@@ -526,8 +525,18 @@ class ImageService:
         target = _tag_reference(repo, tag) if repo else None
         section = apply_changes(dict(config_section), changes)
         return await asyncio.to_thread(
-            _commit_layer, self.store, parent_id, layer, target, section, comment, author, container_id, created_by
+            _commit_layer,
+            self.store,
+            parent_id,
+            layer,
+            target,
+            section,
+            comment,
+            author,
+            container_id,
+            created_by,
         )
+
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
@@ -669,7 +678,9 @@ def _commit_layer(
                 config.pop(key, None)
         config_bytes = json.dumps(config, separators=(",", ":")).encode()
         config_digest = archive.put_leased(store, lease, config_bytes)
-        layer = Descriptor(media_type=archive.MEDIA_TYPE_BY_COMPRESSION["none"], digest=layer_digest, size=size)
+        layer = Descriptor(
+            media_type=archive.MEDIA_TYPE_BY_COMPRESSION["none"], digest=layer_digest, size=size
+        )
         layers = [*parent.manifest.layers, layer]
         descriptor = archive.put_manifest(store, lease, config_digest, len(config_bytes), layers)
         store.commit_image(descriptor, config_digest, [target] if target else [], lease, tagged=bool(target))

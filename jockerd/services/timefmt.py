@@ -40,7 +40,7 @@ def human_duration(seconds: float) -> str:
     if minutes < 60:
         return f"{int(minutes)} minutes"
     hours = minutes / 60
-    if int(round(hours)) == 1:
+    if round(hours) == 1:
         return "About an hour"
     if hours < 48:
         return f"{int(hours)} hours"

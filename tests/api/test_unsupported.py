@@ -16,7 +16,7 @@ from aiohttp.test_utils import make_mocked_request
 from jockerd.api.app import Backends, create_app
 from jockerd.api.routes import unsupported
 from jockerd.api.routing import VERSIONED_NAME_SUFFIX
-from jockerd.errors import no_such_image
+from jockerd.errors import NotFoundError, no_such_container, no_such_image
 from jockerd.models.docker.system import SystemVersion
 
 SWAGGER = pathlib.Path(__file__).resolve().parents[2].parent / "shared/reference/docker-engine-api-v1.51.yaml"
@@ -60,6 +60,32 @@ class FakeImages:
         raise AssertionError(f"FakeImages.{name} not used by these tests")
 
 
+class FakeContainers:
+    """No containers: the lookups of the `docker inspect` chain answer Docker's 404."""
+
+    async def inspect(self, ref: str, *, size: bool = False) -> Any:
+        raise no_such_container(ref)
+
+    async def list(self, **kwargs: Any) -> list[Any]:
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"FakeContainers.{name} not used by these tests")
+
+
+class FakeExecs:
+    async def inspect(self, exec_id: str) -> Any:
+        raise NotFoundError(f"No such exec instance: {exec_id}")
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"FakeExecs.{name} not used by these tests")
+
+
+class FakeEvents:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"FakeEvents.{name} not used by these tests")
+
+
 @pytest.fixture
 def fake_system() -> FakeSystem:
     return FakeSystem()
@@ -67,7 +93,14 @@ def fake_system() -> FakeSystem:
 
 @pytest.fixture
 def app(fake_system: FakeSystem) -> web.Application:
-    return create_app(Backends(images=FakeImages(), system=fake_system))
+    backends = Backends(
+        images=FakeImages(),
+        system=fake_system,
+        containers=FakeContainers(),
+        execs=FakeExecs(),
+        events=FakeEvents(),
+    )
+    return create_app(backends)
 
 
 @pytest.fixture
@@ -87,16 +120,16 @@ async def json_of(resp: Any) -> Any:
     ("method", "path", "message"),
     [
         (
-            "POST",
-            "/containers/create",
-            "ContainerCreate (POST /containers/create) is not implemented by jocker yet",
+            "GET",
+            "/containers/abc/export",
+            "ContainerExport (GET /containers/{id}/export) is not implemented by jocker yet",
         ),
         (
-            "POST",
-            "/v1.51/containers/abc/start",
-            "ContainerStart (POST /containers/{id}/start) is not implemented by jocker yet",
+            "PUT",
+            "/v1.51/containers/abc/archive",
+            "PutContainerArchive (PUT /containers/{id}/archive) is not implemented by jocker yet",
         ),
-        ("GET", "/v1.41/events", "SystemEvents (GET /events) is not implemented by jocker yet"),
+        ("POST", "/v1.41/auth", "SystemAuth (POST /auth) is not implemented by jocker yet"),
         (
             "GET",
             "/v1.51/images/search",

@@ -37,8 +37,9 @@ def test_50_concurrent_runs(jockerd, busybox_archive):
     before = cgroups()
 
     def one(i: int) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([DOCKER, "run", "--rm", "busybox", "true"], env=d.env, capture_output=True,
-                              text=True, timeout=180)  # fmt: skip
+        return subprocess.run(
+            [DOCKER, "run", "--rm", "busybox", "true"], env=d.env, capture_output=True, text=True, timeout=180
+        )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
         results = list(pool.map(one, range(50)))
@@ -56,8 +57,12 @@ def test_races_on_one_name(jockerd, busybox_archive):
     before = cgroups()
 
     def churn(i: int) -> None:
-        subprocess.run([DOCKER, "run", "-d", "--name", "racer", "busybox", "sleep", "100"], env=d.env,
-                       capture_output=True, timeout=60)  # fmt: skip
+        subprocess.run(
+            [DOCKER, "run", "-d", "--name", "racer", "busybox", "sleep", "100"],
+            env=d.env,
+            capture_output=True,
+            timeout=60,
+        )
         subprocess.run([DOCKER, "rm", "-f", "racer"], env=d.env, capture_output=True, timeout=60)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:

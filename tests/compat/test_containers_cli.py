@@ -57,8 +57,18 @@ def test_missing_command_exit_127(d):
 
 
 def test_detached_lifecycle(d):
-    cid = d.docker_ok("run", "-d", "--name", "life", "-l", "jtr=1", "busybox", "sh", "-c",
-                      "echo started; trap 'echo got-term; exit 3' TERM; while true; do sleep 0.1; done").strip()  # fmt: skip
+    cid = d.docker_ok(
+        "run",
+        "-d",
+        "--name",
+        "life",
+        "-l",
+        "jtr=1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo started; trap 'echo got-term; exit 3' TERM; while true; do sleep 0.1; done",
+    ).strip()
     assert re.fullmatch(r"[0-9a-f]{64}", cid)
     wait_for(lambda: "started" in d.docker_ok("logs", "life"), timeout=10)
     ps = d.docker_ok("ps", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.Status}}")
@@ -98,7 +108,7 @@ def test_stop_escalates_to_kill(d):
         "sh",
         "-c",
         "trap '' TERM; while true; do sleep 0.1; done",
-    )  # noqa: E501
+    )
     start = time.monotonic()
     d.docker_ok("stop", "-t", "1", "stubborn")
     assert 0.9 < time.monotonic() - start < 6
@@ -156,21 +166,35 @@ def test_create_start_attach(d):
 
 def test_stdin_binary_roundtrip(d):
     data = os.urandom(1024 * 1024)
-    result = subprocess.run([DOCKER, "run", "--rm", "-i", "busybox", "cat"], env=d.env, input=data,
-                            capture_output=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [DOCKER, "run", "--rm", "-i", "busybox", "cat"],
+        env=d.env,
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert hashlib.sha256(result.stdout).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
 def test_stdin_then_more_output(d):
-    result = subprocess.run([DOCKER, "run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo done-after-eof"],
-                            env=d.env, input=b"piped\n", capture_output=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [DOCKER, "run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo done-after-eof"],
+        env=d.env,
+        input=b"piped\n",
+        capture_output=True,
+        timeout=60,
+    )
     assert result.stdout == b"piped\ndone-after-eof\n"
 
 
 def test_many_lines_in_order(d):
-    result = subprocess.run([DOCKER, "run", "--name", "lines", "busybox", "seq", "1", "200000"], env=d.env,
-                            capture_output=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [DOCKER, "run", "--name", "lines", "busybox", "seq", "1", "200000"],
+        env=d.env,
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 0
     lines = result.stdout.split(b"\n")
     assert lines[-1] == b"" and len(lines) == 200001
@@ -185,7 +209,7 @@ def test_many_lines_in_order(d):
 def test_logs_follow_and_timestamps(d):
     d.docker_ok(
         "run", "-d", "--name", "flw", "busybox", "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.2; done"
-    )  # noqa: E501
+    )
     follow = d.docker("logs", "-f", "flw", timeout=20)
     assert follow.stdout == "line1\nline2\nline3\n"
     stamped = d.docker_ok("logs", "-t", "flw").splitlines()
@@ -225,8 +249,13 @@ def test_stats_no_stream(d):
 
 def test_restart_policy_on_failure(d):
     d.docker_ok("run", "-d", "--name", "rp", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 5")
-    wait_for(lambda: json.loads(d.docker_ok("inspect", "rp"))[0]["RestartCount"] == 2
-             and json.loads(d.docker_ok("inspect", "rp"))[0]["State"]["Status"] == "exited", timeout=20)  # fmt: skip
+    wait_for(
+        lambda: (
+            json.loads(d.docker_ok("inspect", "rp"))[0]["RestartCount"] == 2
+            and json.loads(d.docker_ok("inspect", "rp"))[0]["State"]["Status"] == "exited"
+        ),
+        timeout=20,
+    )
     d.docker_ok("rm", "rp")
 
 
@@ -269,8 +298,23 @@ def test_runtime_choice(d):
 
 def test_options_reach_the_container(d):
     script = "hostname; id -u; cat /etc/hosts | grep myhost; ulimit -n; touch /x 2>&1 | head -c 40; echo"
-    result = run(d, "--rm", "--hostname", "hname", "--add-host", "myhost:10.1.2.3", "--ulimit", "nofile=512:512",
-                 "--read-only", "-u", "1000", "busybox", "sh", "-c", script)  # fmt: skip
+    result = run(
+        d,
+        "--rm",
+        "--hostname",
+        "hname",
+        "--add-host",
+        "myhost:10.1.2.3",
+        "--ulimit",
+        "nofile=512:512",
+        "--read-only",
+        "-u",
+        "1000",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    )
     lines = result.stdout.splitlines()
     assert lines[0] == "hname" and lines[1] == "1000"
     assert lines[2].split() == ["10.1.2.3", "myhost"]
@@ -289,8 +333,17 @@ def test_events_stream(d):
     since = str(int(time.time()) - 1)
     d.docker_ok("run", "--rm", "--name", "ev", "busybox", "true")
     until = str(int(time.time()) + 1)
-    out = d.docker_ok("events", "--since", since, "--until", until, "--filter", "container=ev",
-                      "--format", "{{.Type}} {{.Action}}")  # fmt: skip
+    out = d.docker_ok(
+        "events",
+        "--since",
+        since,
+        "--until",
+        until,
+        "--filter",
+        "container=ev",
+        "--format",
+        "{{.Type}} {{.Action}}",
+    )
     actions = out.split("\n")
     for expected in ("container create", "container start", "container die", "container destroy"):
         assert expected in actions, out
@@ -302,8 +355,13 @@ def test_run_output_at_every_api_version(d, api):
     output must arrive whole (attach is registered before the process runs)."""
     env = {**d.env, **({"DOCKER_API_VERSION": api} if api else {})}
     for _ in range(3):
-        result = subprocess.run([DOCKER, "run", "--rm", "busybox", "sh", "-c", "echo hi; exit 3"], env=env,
-                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        result = subprocess.run(
+            [DOCKER, "run", "--rm", "busybox", "sh", "-c", "echo hi; exit 3"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert (result.returncode, result.stdout) == (3, "hi\n"), result.stderr
     wait_for(lambda: d.docker_ok("ps", "-aq") == "", timeout=10)
 
@@ -312,8 +370,13 @@ def test_diff_and_commit(d):
     script = "echo hi > /hello; rm /bin/ls; mkdir -p /tmp/d; echo x > /tmp/d/f"
     d.docker_ok("run", "--name", "cm", "busybox", "sh", "-c", script)
     assert d.docker_ok("diff", "cm").splitlines() == [
-        "C /bin", "D /bin/ls", "A /hello", "C /tmp", "A /tmp/d", "A /tmp/d/f",
-    ]  # fmt: skip
+        "C /bin",
+        "D /bin/ls",
+        "A /hello",
+        "C /tmp",
+        "A /tmp/d",
+        "A /tmp/d/f",
+    ]
     image_id = d.docker_ok(
         "commit", "-c", 'CMD ["cat", "/hello"]', "-m", "my msg", "cm", "jtr/committed:v1"
     ).strip()
@@ -328,3 +391,19 @@ def test_diff_and_commit(d):
     assert image["Config"]["Cmd"] == ["cat", "/hello"]
     d.docker_ok("rm", "cm")
     d.docker_ok("rmi", "jtr/committed:v1")
+
+
+def test_exec_detached_and_errors(d):
+    d.docker_ok("run", "-d", "--name", "ex", "busybox", "sleep", "1000")
+    start = time.monotonic()
+    assert d.docker_ok("exec", "-d", "ex", "sh", "-c", "echo done > /tmp/marker") == ""
+    wait_for(lambda: d.docker("exec", "ex", "cat", "/tmp/marker").stdout == "done\n", timeout=10)
+    assert time.monotonic() - start < 3  # a detached exec runs (and ends) at once
+    missing = d.docker("exec", "ex", "/nosuch")
+    assert missing.returncode in (126, 127)
+    d.docker_ok("stop", "-t", "0", "ex")
+    stopped = d.docker("exec", "ex", "true")
+    assert stopped.returncode == 1 and "is not running" in stopped.stderr
+    gone = d.docker("exec", "nosuch-ctr", "true")
+    assert gone.returncode == 1 and "No such container: nosuch-ctr" in gone.stderr
+    d.docker_ok("rm", "ex")

@@ -46,7 +46,9 @@ def test_kill_9_and_restart(jockerd, busybox_archive):
     assert d.docker_ok("inspect", "-f", "{{.State.ExitCode}}", "done") == "4\n"
     assert json.loads(d.docker_ok("inspect", "keep"))[0]["State"]["Pid"] == pid_before
     assert d.docker_ok("exec", "keep", "echo", "exec-after-restart") == "exec-after-restart\n"
-    follow = subprocess.Popen([DOCKER, "logs", "-f", "--tail", "1", "keep"], env=d.env, stdout=subprocess.PIPE)
+    follow = subprocess.Popen(
+        [DOCKER, "logs", "-f", "--tail", "1", "keep"], env=d.env, stdout=subprocess.PIPE
+    )
     assert follow.stdout is not None
     first = follow.stdout.readline()
     second = follow.stdout.readline()  # a new line, written after the restart

@@ -26,8 +26,18 @@ def sh(d, *args: str) -> str:
 def test_env_workdir_user_entrypoint(d, tmp_path):
     env_file = tmp_path / "env"
     env_file.write_text("FROM_FILE=yes\n# comment\n")
-    out = sh(d, "-e", "A=1", "--env-file", str(env_file), "-w", "/made/here", "-u", "1000:1001",
-             "echo $A $FROM_FILE $PWD $(id -u) $(id -g) $HOSTNAME")  # fmt: skip
+    out = sh(
+        d,
+        "-e",
+        "A=1",
+        "--env-file",
+        str(env_file),
+        "-w",
+        "/made/here",
+        "-u",
+        "1000:1001",
+        "echo $A $FROM_FILE $PWD $(id -u) $(id -g) $HOSTNAME",
+    )
     a, from_file, pwd, uid, gid, hostname = out.split()
     assert (a, from_file, pwd, uid, gid) == ("1", "yes", "/made/here", "1000", "1001")
     assert len(hostname) == 12
@@ -39,9 +49,21 @@ def test_env_workdir_user_entrypoint(d, tmp_path):
 
 
 def test_limits(d):
-    out = sh(d, "-m", "64m", "--cpus", "0.5", "--cpu-shares", "512", "--pids-limit", "50", "--shm-size", "16m",
-             "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
-             "/sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/pids/pids.max; df -k /dev/shm | tail -1")  # fmt: skip
+    out = sh(
+        d,
+        "-m",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--cpu-shares",
+        "512",
+        "--pids-limit",
+        "50",
+        "--shm-size",
+        "16m",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+        "/sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/pids/pids.max; df -k /dev/shm | tail -1",
+    )
     lines = out.split("\n")
     assert lines[:4] == [str(64 * 1024 * 1024), "50000", "512", "50"]
     assert lines[4].split()[1] == str(16 * 1024)
@@ -71,11 +93,21 @@ def test_mounts_tmpfs_readonly_ulimit(d, tmp_path):
     host_dir = tmp_path / "share"
     host_dir.mkdir()
     (host_dir / "in").write_text("from-host\n")
-    out = sh(d, "-v", f"{host_dir}:/data", "-v", f"{host_dir}:/ro:ro", "--tmpfs", "/scratch:size=1m",
-             "--read-only", "--ulimit", "nofile=256:512",
-             "cat /data/in; echo out > /data/out; touch /ro/x 2>/dev/null || echo ro-refused; "
-             "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; touch /rootfile 2>/dev/null || echo root-ro; "
-             "ulimit -n; ulimit -Hn")  # fmt: skip
+    out = sh(
+        d,
+        "-v",
+        f"{host_dir}:/data",
+        "-v",
+        f"{host_dir}:/ro:ro",
+        "--tmpfs",
+        "/scratch:size=1m",
+        "--read-only",
+        "--ulimit",
+        "nofile=256:512",
+        "cat /data/in; echo out > /data/out; touch /ro/x 2>/dev/null || echo ro-refused; "
+        "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; touch /rootfile 2>/dev/null || echo root-ro; "
+        "ulimit -n; ulimit -Hn",
+    )
     assert out.split("\n")[:-1] == ["from-host", "ro-refused", "tmpfs", "root-ro", "256", "512"]
     assert (host_dir / "out").read_text() == "out\n"
 
@@ -95,8 +127,16 @@ def test_init_hostname_labels_restart(d):
 
 
 def test_dns_and_hosts(d):
-    out = sh(d, "--dns", "10.0.0.53", "--dns-search", "example.test", "--add-host", "h1:10.9.8.7",
-             "cat /etc/resolv.conf; grep h1 /etc/hosts")  # fmt: skip
+    out = sh(
+        d,
+        "--dns",
+        "10.0.0.53",
+        "--dns-search",
+        "example.test",
+        "--add-host",
+        "h1:10.9.8.7",
+        "cat /etc/resolv.conf; grep h1 /etc/hosts",
+    )
     assert "nameserver 10.0.0.53" in out and "search example.test" in out
     assert "10.9.8.7\th1" in out
 

@@ -42,5 +42,5 @@ def test_add_and_default_runtime(tmp_path, busybox_archive):
 
 def test_unknown_default_runtime_refuses_to_start(tmp_path):
     d = Jockerd(tmp_path, args=["--default-runtime", "nosuch"])
-    with pytest.raises(RuntimeError, match="jockerd: default runtime .nosuch. is not a configured runtime"):
+    with pytest.raises(RuntimeError, match=r"jockerd: default runtime .nosuch. is not a configured runtime"):
         d.start(timeout=10)

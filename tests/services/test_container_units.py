@@ -44,10 +44,10 @@ def test_start_error_exit_codes():
 
 
 def test_times():
-    assert rfc3339_nano(1_795_497_830_891_830_109) == "2026-11-24T04:03:50.891830109Z"
-    assert rfc3339_nano(1_795_497_830_000_000_000) == "2026-11-24T04:03:50Z"
-    assert rfc3339_nano(1_795_497_830_100_000_000) == "2026-11-24T04:03:50.1Z"
-    assert abs(parse_rfc3339("2026-11-24T04:03:50.891830109Z") - 1_795_497_830.891830109) < 1e-6
+    assert rfc3339_nano(1_795_497_830_891_830_109) == "2026-11-24T05:23:50.891830109Z"
+    assert rfc3339_nano(1_795_497_830_000_000_000) == "2026-11-24T05:23:50Z"
+    assert rfc3339_nano(1_795_497_830_100_000_000) == "2026-11-24T05:23:50.1Z"
+    assert abs(parse_rfc3339("2026-11-24T05:23:50.891830109Z") - 1_795_497_830.891830109) < 1e-6
     assert parse_rfc3339("0001-01-01T00:00:00Z") == 0
     assert [human_duration(s) for s in (0.5, 1, 5, 60, 119, 3600, 7200, 86400 * 3)] == [
         "Less than a second", "1 second", "5 seconds", "About a minute", "About a minute",

@@ -41,8 +41,14 @@ def test_generated_names_are_unique_and_valid():
 
 def test_store_roundtrip_and_incomplete_dirs(tmp_path):
     store = ContainerStore(tmp_path)
-    record = ContainerRecord(id="c" * 64, name="/x", created="2026-11-25T00:00:00Z", image="sha256:" + "1" * 64,
-                             image_name="busybox", config={"Cmd": ["true"]})  # fmt: skip
+    record = ContainerRecord(
+        id="c" * 64,
+        name="/x",
+        created="2026-11-25T00:00:00Z",
+        image="sha256:" + "1" * 64,
+        image_name="busybox",
+        config={"Cmd": ["true"]},
+    )
     store.save(record)
     (tmp_path / ("d" * 64)).mkdir()  # a crash between mkdir and the first save
     loaded = store.load_all()

@@ -47,7 +47,7 @@ class ContainerBackend(Protocol):
     def check_attach(self, ref: str) -> Any: ...
     async def attach(
         self, container: Any, client: HijackedStream, *, stdin: bool, stdout: bool, stderr: bool
-    ) -> None: ...  # noqa: E501
+    ) -> None: ...
     async def resize(self, ref: str, height: int, width: int) -> None: ...
     async def top(self, ref: str, ps_args: str) -> tuple[list[str], list[list[str]]]: ...
     async def update(self, ref: str, body: dict[str, Any]) -> list[str]: ...
@@ -116,20 +116,20 @@ async def container_list(request: web.Request) -> web.Response:
     return json_response([ContainerSummary.model_validate(s).model_dump(mode="json") for s in summaries])
 
 
-@routes.get("/containers/{id}/json", name="ContainerInspect")
+@routes.get("/containers/{id:.+}/json", name="ContainerInspect")
 async def container_inspect(request: web.Request) -> web.Response:
     data = await request.app[CONTAINERS].inspect(request.match_info["id"], size=query_bool(request, "size"))
     # The model gives dockerd's key set and order (`docker inspect` prints the daemon's bytes).
     return json_response(ContainerInspectResponse.model_validate(data).model_dump(mode="json"))
 
 
-@routes.post("/containers/{id}/start", name="ContainerStart")
+@routes.post("/containers/{id:.+}/start", name="ContainerStart")
 async def container_start(request: web.Request) -> web.Response:
     await request.app[CONTAINERS].start(request.match_info["id"])
     return web.Response(status=204)
 
 
-@routes.post("/containers/{id}/stop", name="ContainerStop")
+@routes.post("/containers/{id:.+}/stop", name="ContainerStop")
 async def container_stop(request: web.Request) -> web.Response:
     await request.app[CONTAINERS].stop(
         request.match_info["id"], query_int(request, "t"), request.query.get("signal") or None
@@ -137,7 +137,7 @@ async def container_stop(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/containers/{id}/restart", name="ContainerRestart")
+@routes.post("/containers/{id:.+}/restart", name="ContainerRestart")
 async def container_restart(request: web.Request) -> web.Response:
     await request.app[CONTAINERS].restart(
         request.match_info["id"], query_int(request, "t"), request.query.get("signal") or None
@@ -145,13 +145,13 @@ async def container_restart(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/containers/{id}/kill", name="ContainerKill")
+@routes.post("/containers/{id:.+}/kill", name="ContainerKill")
 async def container_kill(request: web.Request) -> web.Response:
     await request.app[CONTAINERS].kill(request.match_info["id"], request.query.get("signal") or None)
     return web.Response(status=204)
 
 
-@routes.post("/containers/{id}/wait", name="ContainerWait")
+@routes.post("/containers/{id:.+}/wait", name="ContainerWait")
 async def container_wait(request: web.Request) -> web.StreamResponse:
     waiter = await request.app[CONTAINERS].wait(request.match_info["id"], request.query.get("condition", ""))
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -169,7 +169,7 @@ async def container_wait(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@routes.post("/containers/{id}/attach", name="ContainerAttach")
+@routes.post("/containers/{id:.+}/attach", name="ContainerAttach")
 async def container_attach(request: web.Request) -> web.StreamResponse:
     backend = request.app[CONTAINERS]
     container = backend.check_attach(request.match_info["id"])
@@ -187,7 +187,7 @@ async def container_attach(request: web.Request) -> web.StreamResponse:
     raise AssertionError("unreachable")
 
 
-@routes.post("/containers/{id}/resize", name="ContainerResize")
+@routes.post("/containers/{id:.+}/resize", name="ContainerResize")
 async def container_resize(request: web.Request) -> web.Response:
     height = query_int(request, "h", 0) or 0
     width = query_int(request, "w", 0) or 0
@@ -195,25 +195,25 @@ async def container_resize(request: web.Request) -> web.Response:
     return web.Response(status=200, headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
-@routes.post("/containers/{id}/pause", name="ContainerPause")
+@routes.post("/containers/{id:.+}/pause", name="ContainerPause")
 async def container_pause(request: web.Request) -> web.Response:
     await request.app[CONTAINERS].pause(request.match_info["id"])
     return web.Response(status=204)
 
 
-@routes.post("/containers/{id}/unpause", name="ContainerUnpause")
+@routes.post("/containers/{id:.+}/unpause", name="ContainerUnpause")
 async def container_unpause(request: web.Request) -> web.Response:
     await request.app[CONTAINERS].unpause(request.match_info["id"])
     return web.Response(status=204)
 
 
-@routes.post("/containers/{id}/rename", name="ContainerRename")
+@routes.post("/containers/{id:.+}/rename", name="ContainerRename")
 async def container_rename(request: web.Request) -> web.Response:
     await request.app[CONTAINERS].rename(request.match_info["id"], request.query.get("name", ""))
     return web.Response(status=204)
 
 
-@routes.delete("/containers/{id}", name="ContainerDelete")
+@routes.delete("/containers/{id:.+}", name="ContainerDelete")
 async def container_delete(request: web.Request) -> web.Response:
     if query_bool(request, "link"):
         raise InvalidParameterError("Conflict, cannot remove the default link name of the container")
@@ -229,7 +229,7 @@ async def container_prune(request: web.Request) -> web.Response:
     return json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": space})
 
 
-@routes.get("/containers/{id}/top", name="ContainerTop")
+@routes.get("/containers/{id:.+}/top", name="ContainerTop")
 async def container_top(request: web.Request) -> web.Response:
     titles, processes = await request.app[CONTAINERS].top(
         request.match_info["id"], request.query.get("ps_args", "")
@@ -237,7 +237,7 @@ async def container_top(request: web.Request) -> web.Response:
     return json_response({"Titles": titles, "Processes": processes})
 
 
-@routes.post("/containers/{id}/update", name="ContainerUpdate")
+@routes.post("/containers/{id:.+}/update", name="ContainerUpdate")
 async def container_update(request: web.Request) -> web.Response:
     body = await _json_object(request, allow_empty=True)
     try:
@@ -259,7 +259,7 @@ def _time_param(request: web.Request, name: str) -> float:
         raise InvalidParameterError(f"invalid value for {name}: {value}") from None
 
 
-@routes.get("/containers/{id}/logs", name="ContainerLogs")
+@routes.get("/containers/{id:.+}/logs", name="ContainerLogs")
 async def container_logs(request: web.Request) -> web.StreamResponse:
     stdout, stderr = query_bool(request, "stdout"), query_bool(request, "stderr")
     if not stdout and not stderr:
@@ -299,7 +299,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@routes.get("/containers/{id}/stats", name="ContainerStats")
+@routes.get("/containers/{id:.+}/stats", name="ContainerStats")
 async def container_stats(request: web.Request) -> web.StreamResponse:
     stream = query_bool(request, "stream", default=True)
     samples = request.app[CONTAINERS].stats(
@@ -312,7 +312,7 @@ async def container_stats(request: web.Request) -> web.StreamResponse:
     return await json_lines(request, samples)
 
 
-@routes.get("/containers/{id}/changes", name="ContainerChanges")
+@routes.get("/containers/{id:.+}/changes", name="ContainerChanges")
 async def container_changes(request: web.Request) -> web.Response:
     changes = await request.app[CONTAINERS].changes(request.match_info["id"])
     return json_response(changes or None)

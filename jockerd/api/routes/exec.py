@@ -43,7 +43,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-@routes.post("/containers/{id}/exec", name="ContainerExec")
+@routes.post("/containers/{id:.+}/exec", name="ContainerExec")
 async def container_exec(request: web.Request) -> web.Response:
     body = await _body(request)
     try:
@@ -54,7 +54,7 @@ async def container_exec(request: web.Request) -> web.Response:
     return json_response({"Id": exec_id}, status=201)
 
 
-@routes.post("/exec/{id}/start", name="ExecStart")
+@routes.post("/exec/{id:.+}/start", name="ExecStart")
 async def exec_start(request: web.Request) -> web.StreamResponse:
     body = await _body(request)
     try:
@@ -73,7 +73,7 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
     raise AssertionError("unreachable")
 
 
-@routes.post("/exec/{id}/resize", name="ExecResize")
+@routes.post("/exec/{id:.+}/resize", name="ExecResize")
 async def exec_resize(request: web.Request) -> web.Response:
     height = query_int(request, "h", 0) or 0
     width = query_int(request, "w", 0) or 0
@@ -81,6 +81,6 @@ async def exec_resize(request: web.Request) -> web.Response:
     return web.Response(status=200, headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
-@routes.get("/exec/{id}/json", name="ExecInspect")
+@routes.get("/exec/{id:.+}/json", name="ExecInspect")
 async def exec_inspect(request: web.Request) -> web.Response:
     return json_response(await request.app[EXECS].inspect(request.match_info["id"]))
