@@ -102,8 +102,12 @@ def _check_destination(dest: str, mount_type: str) -> str:
     return clean
 
 
-def tmpfs_mount(dest: str, options: str = "") -> dict[str, Any]:
-    """One HostConfig.Tmpfs entry (dest → "size=64m,mode=1777") as an OCI mount."""
+def tmpfs_mount(dest: str, options: str = "", *, from_mounts: bool = False) -> dict[str, Any]:
+    """One HostConfig.Tmpfs entry (dest → "size=64m,mode=1777") as an OCI mount.
+
+    dockerd words a relative path differently for --tmpfs and for --mount type=tmpfs."""
+    if not dest.startswith("/") and not from_mounts:
+        raise InvalidParameterError(f"invalid mount path: '{dest}' mount path must be absolute")
     merged = merge_tmpfs_options(["noexec", "nosuid", "nodev", DEFAULT_PROPAGATION, *options.split(",")])
     return {
         "destination": _check_destination(dest, "tmpfs"),
@@ -197,7 +201,7 @@ def _api_mount(mount: Mapping[str, Any]) -> dict[str, Any] | BindSpec:
             data.append(f"mode={int(opts['Mode']):o}")
         if mount.get("ReadOnly"):
             data.append("ro")
-        return tmpfs_mount(target, ",".join(data))
+        return tmpfs_mount(target, ",".join(data), from_mounts=True)
     raise UnsupportedError(f"mounts of type {kind!r} are not implemented by jocker yet")
 
 

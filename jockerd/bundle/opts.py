@@ -351,15 +351,18 @@ def with_sysctls(spec: Spec, host: HostConfig, *, default_net_sysctls: bool = Tr
 # -- capabilities, privileged ---------------------------------------------------------------------
 
 
-def normalize_capabilities(names: Iterable[str]) -> list[str]:
-    """Docker's spellings (case-insensitive, with or without CAP_, or ALL) → CAP_* names."""
+def normalize_capabilities(names: Iterable[str], field: str = "") -> list[str]:
+    """Docker's spellings (case-insensitive, with or without CAP_, or ALL) → CAP_* names.
+
+    `field` (CapAdd, CapDrop) prefixes the error as dockerd does."""
     out = []
     for name in names:
         cap = name.upper()
         if cap != "ALL" and not cap.startswith("CAP_"):
             cap = "CAP_" + cap
         if cap != "ALL" and cap not in ALL_CAPABILITIES:
-            raise InvalidParameterError(f'unknown capability: "{cap}"')
+            prefix = f"invalid {field}: " if field else ""
+            raise InvalidParameterError(f'{prefix}unknown capability: "{cap}"')
         out.append(cap)
     return out
 
@@ -382,7 +385,7 @@ def tweak_capabilities(
     everything = list(available)
     if privileged:
         return everything
-    cap_add, cap_drop = normalize_capabilities(add), normalize_capabilities(drop)
+    cap_add, cap_drop = normalize_capabilities(add, "CapAdd"), normalize_capabilities(drop, "CapDrop")
     if "ALL" in cap_add:
         caps = [c for c in everything if c not in cap_drop]
     elif "ALL" in cap_drop:

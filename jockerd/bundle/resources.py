@@ -100,10 +100,10 @@ def cpu_resources(host: HostConfig, *, ncpu: int | None = None) -> dict[str, Any
         raise InvalidParameterError("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
     if nano != 0 and ncpu is not None and (nano < 0 or nano > ncpu * 10**9):
         raise InvalidParameterError(
-            f"range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
+            f"Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"
         )
     if nano < 0:
-        raise InvalidParameterError("range of CPUs is from 0.01 to the number of CPUs available")
+        raise InvalidParameterError("Range of CPUs is from 0.01 to the number of CPUs available")
     if shares < 0:
         raise InvalidParameterError(f"invalid CPU shares ({shares}): value must be a positive integer")
     if period != 0 and not 1000 <= period <= 1_000_000:
@@ -189,11 +189,12 @@ def device_from_path(
     """The linux.devices entry and the device cgroup rule of one host device (the one stat)."""
     if not permissions or set(permissions) - set("rwm"):
         raise InvalidParameterError(f"invalid device mode: {permissions}")
-    context = f"error gathering device information while adding custom device {path_on_host!r}"
+    context = f'error gathering device information while adding custom device "{path_on_host}"'
     try:
         st = stat(path_on_host)
     except OSError as e:
-        raise InvalidParameterError(f"{context}: {e.strerror}") from e
+        reason = (e.strerror or str(e))[:1].lower() + (e.strerror or str(e))[1:]  # Go's error text
+        raise InvalidParameterError(f"{context}: {reason}") from e
     dev_type = _device_type(st.st_mode)
     if dev_type is None:
         raise InvalidParameterError(f"{context}: not a device node")

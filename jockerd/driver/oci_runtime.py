@@ -110,7 +110,7 @@ class OciRuntimeError(JockerError, RuntimeError):
         self.exit_code = exit_code
         self.stderr_message = stderr_message
         self.verb = verb
-        super().__init__(f"oci runtime {verb} failed: {stderr_message}" if verb else stderr_message)
+        super().__init__(f"OCI runtime {verb} failed: {stderr_message}" if verb else stderr_message)
 
 
 class OciRuntimeNotFoundError(OciRuntimeError, NotFoundError):

@@ -94,13 +94,17 @@ def validate_host_config(host: dict[str, Any]) -> list[str]:
     log_type = (host.get("LogConfig") or {}).get("Type") or "json-file"
     if log_type not in ("json-file", "none", "local"):
         raise InvalidParameterError(
-            f"failed to create logger: logger: no log driver named '{log_type}' is registered"
+            f'error looking up logging plugin {log_type}: plugin "{log_type}" not found'
         )
     size_option((host.get("LogConfig") or {}).get("Config", {}).get("max-size"))
+    return warnings
+
+
+def check_network_mode(host: dict[str, Any]) -> None:
+    """dockerd accepts any network name at create and fails the start when it does not exist."""
     mode = host.get("NetworkMode") or "default"
     if not (mode in ("default", "bridge", "none", "host") or mode.startswith("container:")):
         raise NotFoundError(f"network {mode} not found")
-    return warnings
 
 
 def host_config_defaults(host: dict[str, Any], runtime: str) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from jockerd.services import attach as attaching
 from jockerd.services.container_commit import CommitAndChanges
 from jockerd.services.container_config import (
     arch,
+    check_network_mode,
     console_size,
     host_config_defaults,
     inspect_config,
@@ -346,6 +347,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         bundle = self.exec_root / "bundles" / record.id
         state_dir = self.exec_root / "shim" / record.id
         try:
+            check_network_mode(record.host_config)
             mounts = await asyncio.to_thread(self._prepare_run, record, bundle, state_dir)
             log_config = record.host_config.get("LogConfig") or {}
             log_options = log_config.get("Config") or {}
@@ -680,7 +682,10 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             old = container.record.name
             if stored == old:
                 raise InvalidParameterError("Renaming a container with the same name as its current name")
-            self.names.reserve(stored, container.id)
+            try:
+                self.names.reserve(stored, container.id)
+            except ConflictError as e:
+                raise ConflictError(f"Error when allocating new name: {e}") from None
             container.record.name = stored
             self._save(container)
             self.names.release(old)

@@ -67,7 +67,7 @@ class ExecService:
     async def create(self, ref: str, config: dict[str, Any]) -> str:
         container = self.containers.get(ref)
         if container.state is DockerState.PAUSED:
-            raise is_paused(container.id)
+            raise is_paused(ref)
         if container.state is not DockerState.RUNNING or container.shim is None:
             raise not_running(container.id)
         if not config.get("Cmd"):
@@ -151,7 +151,7 @@ class ExecService:
         try:
             shim = await ShimClient.start(options, shim_argv=self.shim_argv)
         except JockerError as e:
-            session.exit_code = 126 if "permission denied" in str(e).lower() else 127
+            session.exit_code = 126  # dockerd's exit code for an exec that could not start
             session.done.set()
             if client is not None:
                 with contextlib.suppress(ConnectionError, OSError):
@@ -240,9 +240,7 @@ def _size(value: Any) -> tuple[int, int] | None:
 
 
 def _error_frame(message: str, *, tty: bool) -> bytes:
-    text = (
-        f"OCI runtime exec failed: {message}: unknown\r\n"
-        if tty
-        else f"OCI runtime exec failed: {message}: unknown\n"
-    ).encode()
-    return text if tty else attaching.frame(1, text)
+    """dockerd's report of an exec that could not start, written into the attached stream."""
+    reason = message.removeprefix("OCI runtime exec failed: ")
+    text = f"OCI runtime exec failed: exec failed: {reason}: unknown" + ("\r\n" if tty else "\n")
+    return text.encode() if tty else attaching.frame(1, text.encode())

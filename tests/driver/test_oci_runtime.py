@@ -491,7 +491,7 @@ async def test_create_error_comes_from_the_log(fake: Fake, monkeypatch: pytest.M
         await fake.runtime.create("c1", Path("/b"))
     assert info.value.stderr_message == "container with given ID already exists"
     assert info.value.exit_code == 1
-    assert str(info.value) == "oci runtime create failed: container with given ID already exists"
+    assert str(info.value) == "OCI runtime create failed: container with given ID already exists"
 
 
 async def test_configured_log_is_read_from_where_the_call_started(
