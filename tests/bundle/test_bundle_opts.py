@@ -445,7 +445,7 @@ def test_device_errors(build: Build, make_stat: Callable[..., Any]) -> None:
     stat = make_stat({"/dev/sdb": ("b", 8, 16)})
     with pytest.raises(InvalidParameterError, match="not a device node"):
         build({"Devices": [{"PathOnHost": "/etc/passwd", "PathInContainer": "/x"}]}, stat=stat)
-    with pytest.raises(InvalidParameterError, match='device "/missing": no such file or directory$'):
+    with pytest.raises(InvalidParameterError, match=r'device "/missing": no such file or directory$'):
         build({"Devices": [{"PathOnHost": "/missing", "PathInContainer": "/x"}]}, stat=stat)
     with pytest.raises(InvalidParameterError, match="invalid device mode: rwx"):
         build({"Devices": [{"PathOnHost": "/dev/sdb", "CgroupPermissions": "rwx"}]}, stat=stat)
