@@ -99,7 +99,7 @@ def preload_modules(spec: dict, process: dict) -> None:
     out of reach, and the children are forks that share the parent's loaded modules."""
     import _signal  # noqa: F401 - restore_signals
 
-    from jockerd.runtime.linux import libc  # noqa: F401 - prctl, capset, ... (ctypes)
+    from jockerd.runtime.linux import libc  # noqa: F401 - prctl, capset, ... (C bindings)
 
     if process.get("rlimits"):
         import resource  # noqa: F401
@@ -196,10 +196,11 @@ def setup_dev(ctx: ProcessContext) -> None:
 
 
 def join_cgroup(ctx: ProcessContext) -> None:
-    """Wait for `run`: the launcher moves us into the container's cgroup while we mount (the
-    move is slow on cgroup v1). Then the new cgroup namespace, whose root is the cgroup we are
-    in when creating it. At the latest here, before any hook runs (and earlier if a cgroup
-    filesystem is mounted)."""
+    """Wait for `run`: we are in the container's cgroup in every hierarchy (born there on cgroup
+    v1; on cgroup v2 and a hybrid host's unified hierarchy the launcher moves us while we mount,
+    a move that waits for an RCU grace period). Then the new cgroup namespace, whose root is the
+    cgroup we are in when creating it. At the latest here, before any hook runs (and earlier if
+    a cgroup filesystem is mounted)."""
     if ctx.cgroup_joined:
         return
     assert ctx.channel is not None

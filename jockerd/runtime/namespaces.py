@@ -8,7 +8,7 @@ namespaces apply to children only. Order (runc nsexec, youki `ORDERED_NAMESPACES
    the namespaces created next are then owned by it (mounting proc and sysfs needs that);
 4. unshare all remaining new namespaces at once; a new time namespace gets its offsets before
    the fork. A new cgroup namespace is not among them: its root is the cgroup its creator is in,
-   so the init creates it once the launcher has moved it into its cgroup (`join_cgroup`).
+   so the init creates it once it is in its cgroup in every hierarchy (`join_cgroup`).
 """
 
 from __future__ import annotations

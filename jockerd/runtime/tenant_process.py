@@ -1,9 +1,11 @@
 """The tenant process of `exec`: a new process inside a running container's namespaces.
 
-Forked by the exec intermediate after it joined every namespace of the container's init
-(`/proc/<init pid>/ns/*`, user first) and was put in the container's cgroup; the fork is what
-makes the pid namespace apply. No rootfs work: the mount namespace is the container's already
-(setns(CLONE_NEWNS) also moved our root and cwd to the namespace's root, i.e. the pivoted one).
+Forked by the exec intermediate after it moved itself into the container's cgroup (the
+launcher moves the tenant where it cannot: cgroup v2, a hybrid host's unified hierarchy) and
+joined every namespace of the container's init (`/proc/<init pid>/ns/*`, user first); the fork
+is what makes the pid namespace apply. No rootfs work: the mount namespace is the container's
+already (setns(CLONE_NEWNS) also moved our root and cwd to the namespace's root, i.e. the
+pivoted one).
 
 The steps are the init's from the console on, minus what belongs to the container as a whole
 (hostname, sysctls, mounts, exec.fifo).

@@ -1,1 +1,2 @@
-"""The runtime's only doorway to libc: constants, ctypes bindings and the `Syscalls` seam."""
+"""The runtime's only doorway to C: constants, the libc and libseccomp bindings (on `ffi`, a
+slice of ctypes) and the `Syscalls` seam."""

@@ -144,6 +144,10 @@ SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 8
 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 32
 
+# -- close_range(2), linux/close_range.h; the syscall's number is the same on every architecture
+SYS_close_range = 436
+CLOSE_RANGE_CLOEXEC = 1 << 2
+
 # -- syscall numbers the C library does not wrap (or wraps only in newer glibc)
 _SYSCALLS = {
     "x86_64": {"pivot_root": 155, "keyctl": 250, "seccomp": 317},

@@ -147,6 +147,12 @@ def seccomp_set_mode_filter(program: bytes, flags: int) -> int:
     return _check(_syscall(C.SYS_seccomp, C.SECCOMP_SET_MODE_FILTER, c_ulong(flags), byref(fprog)))
 
 
+def cloexec_range(low: int) -> None:
+    """close_range(low, ~0U, CLOSE_RANGE_CLOEXEC): every fd >= `low` close-on-exec in one call
+    (Linux 5.11; OSError ENOSYS or EINVAL before)."""
+    _check(_syscall(C.SYS_close_range, c_uint32(low), c_uint32(0xFFFFFFFF), c_uint32(C.CLOSE_RANGE_CLOEXEC)))
+
+
 def socketpair_cloexec() -> tuple[int, int]:
     """socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC): two connected stream sockets."""
     fds = (c_int * 2)()

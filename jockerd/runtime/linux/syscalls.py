@@ -1,6 +1,6 @@
 """`Syscalls`: every kernel call the init and tenant processes make, behind one seam.
 
-- `LinuxSyscalls` does the calls (ctypes from `libc.py` for what `os` lacks, the stdlib for the
+- `LinuxSyscalls` does the calls (C bindings from `libc.py` for what `os` lacks, the stdlib for the
   rest). The runtime builds one per process.
 - `RecordingSyscalls` is the test double: it records every call that changes something, in
   order, and answers path queries from a small in-memory tree, so unit tests can assert the
@@ -83,7 +83,7 @@ RLIM_INFINITY = -1
 
 
 class LinuxSyscalls:
-    """The real thing. ctypes is loaded on first use of a call `os` does not have."""
+    """The real thing. `libc` (C bindings) is loaded on first use of a call `os` does not have."""
 
     def __init__(self) -> None:
         self._libc = None
@@ -242,7 +242,13 @@ class LinuxSyscalls:
 
     def cloexec_fds_from(self, low: int) -> None:
         """Mark every open fd >= `low` close-on-exec (runc's CloseExecFrom): execve closes them,
-        and no syscall is needed at the last moment, when a seccomp profile may be loaded."""
+        and no syscall is needed at the last moment, when a seccomp profile may be loaded.
+        close_range(2) does it in one call; older kernels get runc's walk of /proc/self/fd."""
+        try:
+            self.libc.cloexec_range(low)
+            return
+        except OSError:  # ENOSYS (< 5.9) or EINVAL (no CLOSE_RANGE_CLOEXEC before 5.11)
+            pass
         try:
             fds = [int(name) for name in os.listdir("/proc/self/fd")]
         except OSError:  # no /proc: every possible fd below the limit
