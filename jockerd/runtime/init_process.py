@@ -101,8 +101,6 @@ def preload_modules(spec: dict, process: dict) -> None:
 
     from jockerd.runtime.linux import libc  # noqa: F401 - prctl, capset, ... (C bindings)
 
-    if process.get("rlimits"):
-        import resource  # noqa: F401
     if process.get("terminal"):
         import fcntl  # noqa: F401
         import socket  # noqa: F401

@@ -220,9 +220,15 @@ class LinuxSyscalls:
         return os.umask(mask)
 
     def setrlimit(self, resource: int, soft: int, hard: int) -> None:
-        import resource as _resource
-
-        _resource.setrlimit(resource, (soft, hard))
+        """With the errors of `resource.setrlimit`, which callers report."""
+        try:
+            self.libc.setrlimit(resource, soft, hard)
+        except OSError as e:
+            if e.errno == 22:  # EINVAL
+                raise ValueError("current limit exceeds maximum limit") from None
+            if e.errno == 1:  # EPERM
+                raise ValueError("not allowed to raise maximum limit") from None
+            raise
 
     def setsid(self) -> None:
         os.setsid()
