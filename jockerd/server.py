@@ -132,7 +132,7 @@ async def serve(config: DaemonConfig) -> None:
         raise StartupError(str(e)) from None
     await daemon.restore()
     app = create_app(daemon.backends())
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
     await runner.setup()
     paths = config.socket_paths()
     sockets = []

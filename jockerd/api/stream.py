@@ -5,14 +5,48 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from jockerd.errors import JockerError
 
 log = logging.getLogger("jockerd.api")
+T = TypeVar("T")
+
+
+DISCONNECT_POLL = 1.0  # how often a long wait checks whether its client is still there
+
+
+async def until_disconnected(request: web.Request, awaitable: Awaitable[T]) -> T:
+    """`awaitable`'s result, or ConnectionResetError once the client has gone away.
+
+    aiohttp does not cancel a handler when its client disconnects, so a long wait (the /wait a
+    `docker run -d` leaves behind, an idle /events or `logs -f`) would otherwise outlive it.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL)
+            if done:
+                return task.result()
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                raise ConnectionResetError("client went away")
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+async def each_until_disconnected(request: web.Request, items: AsyncIterator[T]) -> AsyncIterator[T]:
+    """The items of `items` while the client is connected (see until_disconnected)."""
+    iterator = aiter(items)
+    while True:
+        try:
+            yield await until_disconnected(request, anext(iterator))
+        except StopAsyncIteration:
+            return
 
 
 def error_message(message: str, code: int = 0) -> dict[str, Any]:

@@ -76,6 +76,25 @@ LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isola
 PRUNE_FILTERS = {"label", "label!", "until"}
 
 
+def restart_on_boot(record: ContainerRecord) -> bool:
+    """dockerd's restore: which stopped containers a starting daemon starts again. "always"
+    does even after a manual stop (Docker documents it so), "unless-stopped" does not, and
+    "on-failure" does after a failure; never a container that was never started."""
+    policy = record.host_config.get("RestartPolicy") or {}
+    name = policy.get("Name") or "no"
+    state = record.state
+    if not state.has_been_started or name == "no":
+        return False
+    if name == "always":
+        return True
+    if name == "unless-stopped":
+        return not state.manually_stopped
+    if name == "on-failure":
+        maximum = int(policy.get("MaximumRetryCount") or 0)
+        return state.exit_code != 0 and (not maximum or record.restart_count < maximum)
+    return False
+
+
 @dataclass
 class PendingAttach:
     """An attach session waiting for a run: `shim` resolves when the shim exists (None: no run
@@ -853,19 +872,13 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         record = container.record
         state_dir = self.exec_root / "shim" / record.id
         status = DockerState(record.state.status)
-        if status is DockerState.RESTARTING:
-            record.state.status = DockerState.EXITED
-            self._save(container)
-            if record.host_config.get("RestartPolicy", {}).get("Name") in (
-                "always",
-                "unless-stopped",
-                "on-failure",
-            ):
-                container.restart_task = self._spawn(self._restart_later(container, 0.1))
-            return
-        if not status.is_running():
+        if not status.is_running() or status is DockerState.RESTARTING:
             if record.host_config.get("AutoRemove"):
                 self._spawn(self._auto_remove(container))
+            elif status is DockerState.RESTARTING or restart_on_boot(record):
+                record.state.status = DockerState.RESTARTING
+                self._save(container)
+                container.restart_task = self._spawn(self._restart_later(container, 0.0))
             return
         if not state_dir.exists():
             await self._exited(container, ExitStatus(255, False, rfc3339_nano(), "shim state is gone"))

@@ -407,3 +407,124 @@ def test_exec_detached_and_errors(d):
     gone = d.docker("exec", "nosuch-ctr", "true")
     assert gone.returncode == 1 and "No such container: nosuch-ctr" in gone.stderr
     d.docker_ok("rm", "ex")
+
+
+def test_attach_to_running_and_detach(d):
+    d.docker_ok(
+        "run",
+        "-d",
+        "--name",
+        "att",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do echo a$i; i=$((i+1)); sleep 0.1; done",
+    )
+    attach = subprocess.Popen([DOCKER, "attach", "--no-stdin", "att"], env=d.env, stdout=subprocess.PIPE)
+    assert attach.stdout is not None
+    first = attach.stdout.readline()
+    assert first.startswith(b"a")
+    attach.kill()  # the CLI goes away (TERM would be proxied to the container): it carries on
+    attach.wait(timeout=10)
+    assert d.docker_ok("inspect", "-f", "{{.State.Running}}", "att") == "true\n"
+    d.docker_ok("rm", "-f", "att")
+
+
+def test_start_attach_interactive(d):
+    d.docker_ok("create", "-i", "--name", "sai", "busybox", "sh", "-c", "read line; echo got:$line")
+    result = subprocess.run(
+        [DOCKER, "start", "-ai", "sai"], env=d.env, input=b"hello\n", capture_output=True, timeout=30
+    )
+    assert (result.returncode, result.stdout) == (0, b"got:hello\n")
+    d.docker_ok("rm", "sai")
+
+
+def test_update_live(d):
+    d.docker_ok("run", "-d", "--name", "upd", "busybox", "sleep", "1000")
+    assert (
+        d.docker_ok("update", "-m", "100m", "--pids-limit", "20", "--restart", "on-failure:3", "upd")
+        == "upd\n"
+    )
+    limits = d.docker_ok(
+        "exec", "upd", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"
+    )
+    assert limits.split() == [str(100 * 1024 * 1024), "20"]
+    host = json.loads(d.docker_ok("inspect", "upd"))[0]["HostConfig"]
+    assert host["Memory"] == 100 * 1024 * 1024 and host["PidsLimit"] == 20
+    assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    bad = d.docker("update", "-m", "4m", "upd")
+    assert bad.returncode == 1 and "Minimum memory limit allowed is 6MB" in bad.stderr
+    d.docker_ok("rm", "-f", "upd")
+
+
+def test_stats_stream_and_all(d):
+    d.docker_ok("run", "-d", "--name", "sts", "busybox", "sleep", "1000")
+    stream = subprocess.Popen(
+        [DOCKER, "stats", "--format", "{{.Name}} {{.PIDs}}", "sts"],
+        env=d.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert stream.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 15
+    while "sts 1" not in seen and time.monotonic() < deadline:
+        seen += stream.stdout.readline()
+    stream.kill()
+    stream.wait(timeout=10)
+    assert "sts 1" in seen
+    everything = d.docker_ok("stats", "--no-stream", "--format", "{{.Name}}")
+    assert "sts" in everything.split()
+    d.docker_ok("rm", "-f", "sts")
+
+
+def test_events_live(d):
+    """A live `docker events` (no --until) streams as things happen; --since replays what came
+    before the CLI connected, so the test needs no sleep to be sure it is subscribed."""
+    since = str(time.time() - 1)
+    events = subprocess.Popen(
+        [DOCKER, "events", "--since", since, "--filter", "container=evl", "--format", "{{.Action}}"],
+        env=d.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert events.stdout is not None
+    d.docker_ok("run", "--rm", "--name", "evl", "busybox", "true")
+    actions = []
+    deadline = time.monotonic() + 15
+    while "destroy" not in actions and time.monotonic() < deadline:
+        actions.append(events.stdout.readline().strip())
+    events.kill()
+    events.wait(timeout=10)
+    for expected in ("create", "attach", "start", "die", "destroy"):
+        assert expected in actions, actions
+
+
+def test_logs_since_until(d):
+    d.docker_ok("run", "--name", "lsu", "busybox", "sh", "-c", "echo early; sleep 1.2; echo late")
+    stamped = d.docker_ok("logs", "-t", "lsu").splitlines()
+    late_time = stamped[1].split()[0]
+    assert d.docker_ok("logs", "--since", late_time, "lsu") == "late\n"
+    assert d.docker_ok("logs", "--until", late_time, "lsu").startswith("early\n")
+    ps = d.docker_ok("ps", "-a", "-n", "1", "--format", "{{.Names}}")
+    assert ps == "lsu\n"
+    d.docker_ok("rm", "lsu")
+
+
+def test_oom_killed(d):
+    result = d.docker(
+        "run",
+        "--name",
+        "oomy",
+        "-m",
+        "8m",
+        "--memory-swap",
+        "8m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=a; while true; do x=$x$x; done",
+    )
+    assert result.returncode == 137
+    assert d.docker_ok("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomy") == "true 137\n"
+    d.docker_ok("rm", "oomy")

@@ -58,3 +58,24 @@ def test_kill_9_and_restart(jockerd, busybox_archive):
     assert d.docker_ok("start", "made") == "made\n"
     d.docker_ok("rm", "-f", "keep", "dies", "made", "done")
     assert not list(d.exec_root.glob("shim/*"))
+
+
+def test_restart_policy_applies_to_exits_seen_after_restart(jockerd, busybox_archive):
+    """A container whose process died while the daemon was down comes back per its policy."""
+    d = jockerd
+    d.docker_ok("load", "-i", str(busybox_archive))
+    d.docker_ok("run", "-d", "--name", "phoenix", "--restart", "always", "busybox", "sleep", "1000")
+    first_pid = int(d.docker_ok("inspect", "-f", "{{.State.Pid}}", "phoenix"))
+    d.stop(signal.SIGKILL)
+    os.kill(first_pid, signal.SIGKILL)
+    cid = next(p.name for p in d.exec_root.glob("shim/*"))
+    wait_for(lambda: (d.exec_root / "shim" / cid / "exit").exists(), timeout=15)
+    d.start()
+
+    def restarted() -> bool:
+        state = json.loads(d.docker_ok("inspect", "phoenix"))[0]
+        return state["State"]["Running"] and state["State"]["Pid"] not in (0, first_pid)
+
+    wait_for(restarted, timeout=20)
+    assert json.loads(d.docker_ok("inspect", "phoenix"))[0]["RestartCount"] == 1
+    d.docker_ok("rm", "-f", "phoenix")

@@ -110,3 +110,34 @@ def test_snapshot_merged_reads(tmp_path):
         assert snaps.read_file("c1", ["sha256:" + "1" * 64], "/etc/group") is None
     snaps.remove("c1")
     assert not upper.exists()
+
+
+@pytest.mark.parametrize(
+    ("policy", "started", "manually_stopped", "exit_code", "expected"),
+    [
+        ("no", True, False, 1, False),
+        ("always", True, True, 0, True),  # "always" comes back with the daemon even after a stop
+        ("always", False, False, 0, False),  # never started: stays created
+        ("unless-stopped", True, False, 0, True),
+        ("unless-stopped", True, True, 0, False),
+        ("on-failure", True, False, 0, False),
+        ("on-failure", True, False, 3, True),
+    ],
+)
+def test_restart_on_boot(policy, started, manually_stopped, exit_code, expected):
+    from jockerd.services.containers import restart_on_boot
+    from jockerd.store.containers import ContainerRecord
+
+    record = ContainerRecord(
+        id="a" * 64,
+        name="/x",
+        created="2026-11-25T00:00:00Z",
+        image="sha256:" + "1" * 64,
+        image_name="busybox",
+        host_config={"RestartPolicy": {"Name": policy, "MaximumRetryCount": 0}},
+    )
+    record.state.has_been_started = started
+    record.state.manually_stopped = manually_stopped
+    record.state.exit_code = exit_code
+    record.state.status = "exited"
+    assert restart_on_boot(record) is expected

@@ -20,7 +20,14 @@ from aiohttp import web
 from jockerd.api.middleware import version_at_least
 from jockerd.api.params import query_bool, query_filters, query_int
 from jockerd.api.responses import json_response
-from jockerd.api.stream import HijackedStream, end_hijacked, hijack, json_lines
+from jockerd.api.stream import (
+    HijackedStream,
+    each_until_disconnected,
+    end_hijacked,
+    hijack,
+    json_lines,
+    until_disconnected,
+)
 from jockerd.errors import InvalidParameterError, JockerError
 from jockerd.models.docker.container import ContainerCreateRequest, ContainerInspectResponse, ContainerSummary
 from jockerd.models.docker.host_config import Resources
@@ -158,8 +165,10 @@ async def container_wait(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)  # the CLI sends /start only once these headers arrive
     try:
-        code, error = await waiter
+        code, error = await until_disconnected(request, waiter)
         body: dict[str, Any] = {"Error": {"Message": error} if error else None, "StatusCode": code}
+    except ConnectionResetError:
+        return response  # `docker run -d` hangs up once the container started
     except JockerError as e:
         body = {"Error": {"Message": str(e)}, "StatusCode": -1}
     if not version_at_least(request, "1.30"):
@@ -293,8 +302,11 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     if first:
         await response.write(first)
-    async for chunk in iterator:
-        await response.write(chunk)
+    try:
+        async for chunk in each_until_disconnected(request, iterator):
+            await response.write(chunk)
+    except ConnectionResetError:
+        return response
     await response.write_eof()
     return response
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from jockerd import API_VERSION
 from jockerd.api.params import query_filters
 from jockerd.api.responses import json_response
+from jockerd.api.stream import each_until_disconnected
 from jockerd.errors import InvalidParameterError
 from jockerd.models.docker.system import SystemInfo, SystemVersion
 
@@ -92,7 +93,10 @@ async def system_events(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)  # headers at once: `docker events` waits on them
-    async for event in iterator:
-        await response.write((json.dumps(event, separators=(",", ":")) + "\n").encode())
+    try:
+        async for event in each_until_disconnected(request, iterator):
+            await response.write((json.dumps(event, separators=(",", ":")) + "\n").encode())
+    except ConnectionResetError:
+        return response
     await response.write_eof()
     return response
