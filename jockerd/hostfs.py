@@ -1,9 +1,11 @@
-"""The daemon side's libc doorway: the two filesystem syscalls the stdlib lacks.
+"""The daemon side's libc doorway: the filesystem syscalls the stdlib lacks.
 
 - openat2(2) with RESOLVE_IN_ROOT, so layer unpacking resolves every path as if the layer
   directory were `/` (symlinks and `..` cannot leave it) without chroot or a fork;
 - syncfs(2), so a whole image is flushed once before the index names it, instead of an
-  fsync per file.
+  fsync per file;
+- umount2(2), for the one mount the daemon may have to clean up itself: a container's rootfs
+  whose shim was killed before it could unmount it.
 
 The runtime has its own doorway (runtime/linux); this one serves the daemon's stores and
 imports nothing from jockerd, so any daemon-side package may use it.
@@ -37,6 +39,8 @@ _libc.syscall.argtypes = [
     ctypes.c_size_t,
 ]
 _libc.syncfs.argtypes = [ctypes.c_int]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+MNT_DETACH = 2
 
 
 def openat2(dir_fd: int, path: str, flags: int, resolve: int) -> int:
@@ -66,3 +70,13 @@ def syncfs(path: Path) -> None:
             raise OSError(err, os.strerror(err), str(path))
     finally:
         os.close(fd)
+
+
+def umount2(path: Path, flags: int = MNT_DETACH) -> bool:
+    """Unmount `path` (lazily by default); False if nothing was mounted there."""
+    if _libc.umount2(os.fsencode(path), flags) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOENT):
+        return False
+    raise OSError(err, os.strerror(err), str(path))

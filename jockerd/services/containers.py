@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jockerd import hostfs
 from jockerd.bundle import generate, network_files
 from jockerd.bundle.conversion import merge_config
 from jockerd.bundle.defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
@@ -471,6 +472,8 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
 
     async def _monitor(self, container: Container, shim: ShimClient, run_done: asyncio.Event) -> None:
         status = await shim.wait()
+        if status.error == "shim died":
+            await self._clean_after_dead_shim(container)
         run_done.set()
         await self._exited(container, status)
 
@@ -872,6 +875,11 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         record = container.record
         state_dir = self.exec_root / "shim" / record.id
         status = DockerState(record.state.status)
+        if (not status.is_running() or status is DockerState.RESTARTING) and state_dir.exists():
+            # The daemon died during a start (the shim was running, the record not yet saved):
+            # that start never answered, so the container must not run. Kill it; the shim
+            # cleans up and writes its exit file, and the state dir goes with it.
+            await self._abandon_run(container, state_dir)
         if not status.is_running() or status is DockerState.RESTARTING:
             if record.host_config.get("AutoRemove"):
                 self._spawn(self._auto_remove(container))
@@ -886,12 +894,29 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         shim = ShimClient.adopt(state_dir)
         container.shim = shim
         if shim.exit_status() is None and not shim.shim_alive():
-            # The shim died with the container's process still running (or gone): clean up.
-            runtime = self._runtime(container)
-            with contextlib.suppress(JockerError):
-                await runtime.delete(record.id, force=True)
+            await self._clean_after_dead_shim(container)
         container.run_done = asyncio.Event()
         container.monitor = self._spawn(self._monitor(container, shim, container.run_done))
+
+    async def _clean_after_dead_shim(self, container: Container) -> None:
+        """A shim was killed: do its cleanup (the process, runtime state, rootfs mount)."""
+        record = container.record
+        with contextlib.suppress(JockerError):
+            await self._runtime(container).delete(record.id, force=True)
+        rootfs = self.exec_root / "bundles" / record.id / "rootfs"
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(hostfs.umount2, rootfs)
+
+    async def _abandon_run(self, container: Container, state_dir: Path) -> None:
+        shim = ShimClient.adopt(state_dir)
+        if shim.shim_alive():
+            with contextlib.suppress(JockerError):
+                await self._runtime(container).kill(container.id, signals.SIGKILL, all=True)
+            await shim.wait()
+        else:
+            await self._clean_after_dead_shim(container)
+        await asyncio.to_thread(shutil.rmtree, state_dir, True)
+        await asyncio.to_thread(shutil.rmtree, self.exec_root / "bundles" / container.id, True)
 
     async def close(self) -> None:
         """Stop watching (containers and shims keep running: they outlive the daemon)."""

@@ -79,3 +79,21 @@ def test_restart_policy_applies_to_exits_seen_after_restart(jockerd, busybox_arc
     wait_for(restarted, timeout=20)
     assert json.loads(d.docker_ok("inspect", "phoenix"))[0]["RestartCount"] == 1
     d.docker_ok("rm", "-f", "phoenix")
+
+
+def test_killed_shim_is_cleaned_up(jockerd, busybox_archive):
+    """kill -9 of a shim: the container is reported exited (255, moby's "unknown"), and its
+    process, runtime state and rootfs mount are cleaned up by the daemon instead."""
+    d = jockerd
+    d.docker_ok("load", "-i", str(busybox_archive))
+    cid = d.docker_ok("run", "-d", "--name", "orphan", "busybox", "sleep", "1000").strip()
+    pid = int(d.docker_ok("inspect", "-f", "{{.State.Pid}}", "orphan"))
+    shim_pid = int((d.exec_root / "shim" / cid / "shim.pid").read_text().split()[0])
+    os.kill(shim_pid, signal.SIGKILL)
+    wait_for(lambda: d.docker_ok("inspect", "-f", "{{.State.Status}}", "orphan") == "exited\n", timeout=15)
+    assert d.docker_ok("inspect", "-f", "{{.State.ExitCode}}", "orphan") == "255\n"
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+    with open("/proc/self/mounts") as f:
+        assert not [line for line in f if cid in line]
+    assert d.docker_ok("start", "orphan") == "orphan\n"  # a new run works
+    d.docker_ok("rm", "-f", "orphan")
