@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +93,13 @@ def test_killed_shim_is_cleaned_up(jockerd, busybox_archive):
     os.kill(shim_pid, signal.SIGKILL)
     wait_for(lambda: d.docker_ok("inspect", "-f", "{{.State.Status}}", "orphan") == "exited\n", timeout=15)
     assert d.docker_ok("inspect", "-f", "{{.State.ExitCode}}", "orphan") == "255\n"
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+    def gone() -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+        except OSError:
+            return True
+
+    wait_for(gone)
     with open("/proc/self/mounts") as f:
         assert not [line for line in f if cid in line]
     assert d.docker_ok("start", "orphan") == "orphan\n"  # a new run works
