@@ -7,6 +7,7 @@ runtime keeps its state under its own root (exec_root/runtime/<name>), as docker
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -25,12 +26,26 @@ def own_runtime_path() -> str:
     return shutil.which("jocker-runtime") or str(beside)
 
 
+CRUN_HYBRID_WRAPPER = Path(__file__).parent / "wrappers" / "crun-hybrid"
+UNIFIED = Path("/sys/fs/cgroup/unified")
+
+
+def hybrid_with_controllers(unified: Path = UNIFIED) -> bool:
+    """A cgroup v1 hybrid host whose cgroup2 mount has controllers: crun refuses those."""
+    try:
+        return os.path.ismount(unified) and bool((unified / "cgroup.controllers").read_text().split())
+    except OSError:
+        return False
+
+
 def builtin_runtimes() -> dict[str, RuntimeConfig]:
     runtimes = {DEFAULT_RUNTIME: RuntimeConfig(path=own_runtime_path())}
     for name in ("runc", "crun"):
         found = shutil.which(name)
         if found:
             runtimes[name] = RuntimeConfig(path=found)
+    if "crun" in runtimes and hybrid_with_controllers():
+        runtimes["crun"] = RuntimeConfig(path=str(CRUN_HYBRID_WRAPPER))
     return runtimes
 
 

@@ -1,4 +1,6 @@
-"""`docker run` options reach the container as Docker applies them (checked from inside)."""
+"""`docker run` options reach the container as Docker applies them (checked from inside), under
+each runtime the daemon knows: the same Docker-generated bundles through jocker-runtime, runc
+and crun give the same observable results (the issue's runtime matrix, at the docker level)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,40 @@ import pytest
 pytestmark = [pytest.mark.root]
 
 
+RUNTIMES = ["jocker-runtime", *(name for name in ("runc", "crun") if shutil.which(name))]
+
+
+class OnRuntime:
+    """The test daemon, with `--runtime NAME` added to every run and create."""
+
+    def __init__(self, daemon, runtime: str) -> None:
+        self.daemon = daemon
+        self.runtime = runtime
+
+    def _args(self, args: tuple[str, ...]) -> tuple[str, ...]:
+        if args and args[0] in ("run", "create"):
+            return (args[0], "--runtime", self.runtime, *args[1:])
+        return args
+
+    def docker(self, *args: str, **kwargs):
+        return self.daemon.docker(*self._args(args), **kwargs)
+
+    def docker_ok(self, *args: str, **kwargs) -> str:
+        return self.daemon.docker_ok(*self._args(args), **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self.daemon, name)
+
+
 @pytest.fixture(scope="module")
-def d(shared_jockerd, busybox_archive):
+def loaded(shared_jockerd, busybox_archive):
     shared_jockerd.docker_ok("load", "-i", str(busybox_archive))
     return shared_jockerd
+
+
+@pytest.fixture(params=RUNTIMES)
+def d(loaded, request):
+    return OnRuntime(loaded, request.param)
 
 
 def sh(d, *args: str) -> str:
