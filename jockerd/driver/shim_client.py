@@ -343,6 +343,18 @@ class ShimClient:
     async def ping(self) -> None:
         await self._request({"op": "ping"})
 
+    async def start_process(self) -> None:
+        """Let the created process run (start mode): the shim runs `RUNTIME start` itself.
+
+        Raises the OciRuntimeError kind of the runtime's message, as OciRuntime.start would.
+        """
+        try:
+            await self._request({"op": "start"})
+        except InternalError as e:
+            message = str(e).removeprefix("shim start: ")
+            kind = error_kind(message)
+            raise kind(["start"], 1, message, verb="start") from None
+
     async def _request(self, request: dict[str, Any]) -> None:
         try:
             reader, writer = await _open_unix(self.state_dir / "control.sock")

@@ -401,7 +401,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         if pending:
             await asyncio.wait([w.connected for w in pending], timeout=ATTACH_CONNECT_TIMEOUT)
         try:
-            await runtime.oci.start(record.id)
+            await shim.start_process()
         except JockerError as e:
             with contextlib.suppress(JockerError):
                 await runtime.oci.kill(record.id, signals.SIGKILL)

@@ -47,13 +47,14 @@ reached as `/proc/PID/fd/N/NAME`, N an O_PATH descriptor of the state dir.
 Readiness: the `jocker-shim` process the daemon starts forks the real shim and exits 0 once the
 runtime's `create` (or `exec --detach`) succeeded and init.pid, attach.sock and control.sock
 exist; on failure it prints the runtime's error message on stderr and exits 1 (nothing is left
-mounted). The process is only *created*: the daemon runs `runtime start ID` itself, after it has
-connected any attach streams, so no output byte is lost (exec mode starts the process at once).
+mounted). The process is only *created*: the daemon asks for the start (control.sock `start`)
+after it has connected any attach streams, so no output byte is lost (exec mode starts the
+process at once).
 
 attach.sock: a client sends one JSON line `{"stdin": bool, "stdout": bool, "stderr": bool}`.
 The shim registers it and answers one line `{"ok": true}` (`{"ok": false, "error": ...}` for a
 bad request), so a client that has read the answer misses no output from then on (the daemon
-awaits ShimClient.attach() before `runtime start`). The shim then sends the process's output
+awaits ShimClient.attach() before asking for the start). The shim then sends the process's output
 as stdcopy frames (jockerd/shim/stdcopy.py: 8-byte header, stream 1 stdout / 2 stderr, 3 zero
 bytes, big-endian u32 length; with a tty everything is stream 1), and copies raw bytes it reads
 from the client into the process's stdin (when `stdin` was asked and the shim has a stdin).
@@ -75,6 +76,10 @@ control.sock requests (one JSON object per line; reply `{"ok": true}` or
 - `{"op": "close_stdin"}`: close the process's stdin once everything attach clients have sent
   before the request is written to it (with a tty: attach input stops, the pty stays)
 - `{"op": "ping"}`
+- `{"op": "start"}` (start mode): the shim runs `RUNTIME start ID` itself and answers when it
+  returned (error: the runtime's message). The daemon starts containers this way so a process
+  that exits at once cannot race the start: the shim's clean-up (`RUNTIME delete`) only runs
+  after the start has returned.
 Connections stay open until the client closes them or the shim exits, which it does right
 after writing `exit`: a client holding one learns that the shim is done without polling.
 

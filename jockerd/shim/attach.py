@@ -266,6 +266,10 @@ class ControlClient(Connection):
                 self.supervisor.resize(int(request["height"]), int(request["width"]))
             elif op == "close_stdin":
                 self.supervisor.close_stdin()
+            elif op == "start":
+                error = self.supervisor.start_process()
+                if error:
+                    return {"ok": False, "error": error}
             else:
                 return {"ok": False, "error": f"unknown op: {op!r}"}
         except (KeyError, TypeError, ValueError, OSError) as e:

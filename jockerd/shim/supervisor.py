@@ -314,6 +314,7 @@ class Supervisor:
         self.mounted = 0
         self.created = False  # the runtime's create/exec succeeded
         self.main_pid = 0
+        self.started = False
         self.exit_code: int | None = None
         self.exited_ns = 0
         self.drain_deadline = 0.0
@@ -459,6 +460,20 @@ class Supervisor:
         if code == -SIGKILL:
             message = f"timed out after {RUNTIME_TIMEOUT:g}s" + (f": {message}" if message else "")
         return code, message or f"exit status {code}"
+
+    def start_process(self) -> str:
+        """`RUNTIME start ID` (start mode), run here rather than by the daemon: the shim's loop
+        stands still meanwhile, so a process that exits at once cannot have its runtime state
+        deleted (clean-up) while `start` is still running. An error message, or "" on success."""
+        if self.exec_mode:
+            return "an exec'd process starts at once"
+        if self.started:
+            return ""
+        code, message = self.runtime(["start", self.options.id])
+        if code != 0:
+            return message
+        self.started = True
+        return ""
 
     # -- the loop -------------------------------------------------------------------------------
 
