@@ -57,11 +57,17 @@ echo ">> installing jocker into .venv"
 # jocker-runtime runs once per container operation: replace pip's console script (which starts
 # through `site`) with a launcher that skips site (-S), ignores the environment (-I), turns the
 # garbage collector off for its short life and imports the runtime's modules from one file
-# (jockerd/runtime/codecache.py: the import system costs ~100 us per module here). The runtime
-# needs nothing from site-packages.
+# (jockerd/runtime/codecache.py: the import system costs ~100 us per module here).
+# Its interpreter: the system's python3.X of the venv's version if there is one, else the venv's.
+# The runtime needs only the standard library, both read the same .pyc files (one bytecode
+# version per 3.X), and Debian's build is static with PGO and LTO: a `run` is ~3 ms (~10%) faster
+# on it than on the venv's (pyenv: --enable-shared, no PGO); see docs/performance.md.
 REPO=$(pwd)
+RUNTIME_PY=$REPO/.venv/bin/python
+SYSTEM_PY=/usr/bin/python$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ -x "$SYSTEM_PY" ]; then RUNTIME_PY=$SYSTEM_PY; fi
 cat > .venv/bin/jocker-runtime <<LAUNCHER
-#!$REPO/.venv/bin/python -IS
+#!$RUNTIME_PY -IS
 import gc; gc.disable()
 import sys; sys.path.insert(0, "$REPO")
 from jockerd.runtime import codecache; codecache.install()

@@ -7,7 +7,8 @@
 #
 # Usage:  bench/runtime_run.sh
 # Env:    RUNS=50 WARMUP=5 BENCH_OUT=bench/out PY=.venv/bin/python
-#         RUNTIMES="runc crun jocker" (any subset, in that order)
+#         RUNTIMES="runc crun jocker" (any subset, in that order; also jocker-venv: the same
+#         launcher run by the venv's interpreter instead of the one setup.sh chose for it)
 #         SPEC=runc (default: `runc spec`) or SPEC=docker (what jockerd generates for
 #         `docker run busybox true`: seccomp profile, device rules, masked paths, sysctls)
 # Needs:  hyperfine, runc and/or crun, busybox-static, util-linux (unshare), root.
@@ -99,6 +100,7 @@ declare -A ARGV
 # The launcher setup.sh installs (python -IS, no site): what the daemon and the shim will call.
 if [[ -x $REPO/.venv/bin/jocker-runtime ]]; then
     ARGV[jocker]="$REPO/.venv/bin/jocker-runtime"
+    ARGV[jocker-venv]="$PY -IS $REPO/.venv/bin/jocker-runtime"
 else
     ARGV[jocker]="$PY -m jockerd.runtime"
 fi
@@ -135,9 +137,9 @@ hyperfine --runs "$RUNS" --warmup "$WARMUP" --export-json "$RESULT" \
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 for name, r in res.items():
-    print(f"{name:>7}: mean {r['mean'] * 1000:7.1f} ms ± {(r['stddev'] or 0) * 1000:5.1f}  "
+    print(f"{name:>11}: mean {r['mean'] * 1000:7.1f} ms ± {(r['stddev'] or 0) * 1000:5.1f}  "
           f"min {r['min'] * 1000:6.1f} ms  median {r['median'] * 1000:6.1f} ms  ({len(r['times'])} runs)")
-for a, b in (("runc", "crun"), ("jocker", "runc"), ("jocker", "crun")):
+for a, b in (("runc", "crun"), ("jocker", "runc"), ("jocker", "crun"), ("jocker-venv", "runc")):
     if a in res and b in res:
         print(f"ratio {a} / {b} = {res[a]['mean'] / res[b]['mean']:.2f}x")
 EOF
