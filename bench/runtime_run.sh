@@ -11,6 +11,9 @@
 #         launcher run by the venv's interpreter instead of the one setup.sh chose for it)
 #         SPEC=runc (default: `runc spec`) or SPEC=docker (what jockerd generates for
 #         `docker run busybox true`: seccomp profile, device rules, masked paths, sysctls)
+#         MODE=hyperfine (default) or MODE=interleaved (bench/interleave.py: each round runs
+#         every runtime once, in a shuffled order, so load drifting on a shared machine hits
+#         all of them alike; RUNS rounds after WARMUP; ratios to the first runtime)
 # Needs:  hyperfine, runc and/or crun, busybox-static, util-linux (unshare), root.
 #
 # The bundle: rootfs = /bin/busybox + a `true` symlink, config.json = `runc spec` with
@@ -40,6 +43,7 @@ RUNS=${RUNS:-50}
 WARMUP=${WARMUP:-5}
 RUNTIMES=${RUNTIMES:-"runc crun jocker"}
 SPEC=${SPEC:-runc}
+MODE=${MODE:-hyperfine}
 UNIFIED=/sys/fs/cgroup/unified
 
 if [[ $(id -u) != 0 ]]; then
@@ -106,6 +110,7 @@ else
 fi
 
 HYPERFINE_ARGS=()
+INTERLEAVED_ARGS=()
 NAMES=()
 CLEANUP="" # hyperfine 1.15 takes one --cleanup (run after each command's runs): sweep every root
 for name in $RUNTIMES; do
@@ -125,10 +130,18 @@ for name in $RUNTIMES; do
     NAMES+=("$name")
     CLEANUP+="for id in \$($argv --root $root list -q 2>/dev/null); do $argv --root $root delete --force \$id; done; "
     HYPERFINE_ARGS+=(--command-name "$name" "$run $name-\$\$-\$RANDOM")
+    INTERLEAVED_ARGS+=("$name=$run $name-{i}")
 done
 [[ ${#NAMES[@]} -gt 0 ]] || { echo "runtime_run.sh: no runtime could run the bundle" >&2; exit 1; }
 
 RESULT=$OUT/$(basename "$WORK").json
+if [[ $MODE == interleaved ]]; then
+    echo "== interleaved ($SPEC bundle): ${NAMES[*]} (rounds $RUNS, warmup $WARMUP)"
+    status=0
+    "$PY" "$REPO/bench/interleave.py" "$RUNS" "$WARMUP" "$RESULT" "${INTERLEAVED_ARGS[@]}" || status=$?
+    sh -c "{ $CLEANUP} >/dev/null 2>&1 || true"
+    exit $status
+fi
 echo "== hyperfine ($SPEC bundle): ${NAMES[*]} (runs $RUNS, warmup $WARMUP)"
 hyperfine --runs "$RUNS" --warmup "$WARMUP" --export-json "$RESULT" \
     --cleanup "{ $CLEANUP} >/dev/null 2>&1 || true" "${HYPERFINE_ARGS[@]}"
