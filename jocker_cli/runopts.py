@@ -385,9 +385,7 @@ def parse_restart(value: str) -> dict[str, Any]:
     try:
         retries = int(count) if count else 0
     except ValueError:
-        raise CliError(
-            "invalid restart policy format: maximum retry count must be an integer", 125
-        ) from None
+        raise CliError("invalid restart policy format: maximum retry count must be an integer", 125) from None
     return {"Name": name or "no", "MaximumRetryCount": retries}
 
 
