@@ -194,15 +194,22 @@ def setup_dev(ctx: ProcessContext) -> None:
 
 
 def join_cgroup(ctx: ProcessContext) -> None:
-    """Wait for `run`: we are in the container's cgroup in every hierarchy (born there on cgroup
-    v1; on cgroup v2 and a hybrid host's unified hierarchy the launcher moves us while we mount,
-    a move that waits for an RCU grace period). Then the new cgroup namespace, whose root is the
-    cgroup we are in when creating it. At the latest here, before any hook runs (and earlier if
-    a cgroup filesystem is mounted)."""
+    """Wait for `run`, then join the container's cgroup where `run` says so: write 0 ("myself")
+    to the cgroup v1 `tasks` files it names (forked without an intermediate, we were started
+    while the launcher made the cgroup; see `launcher._spawn`). Elsewhere we are in it already
+    (born there through the intermediate, or moved by the launcher on cgroup v2 and a hybrid
+    host's unified hierarchy). Then the new cgroup namespace, whose root is the cgroup we are
+    in when creating it. At the latest here, before any hook runs (and earlier if a cgroup
+    filesystem is mounted)."""
     if ctx.cgroup_joined:
         return
     assert ctx.channel is not None
-    ctx.channel.expect("run", peer="launcher")
+    message = ctx.channel.expect("run", peer="launcher")
+    for path in message.get("tasks") or ():
+        try:
+            ctx.sys.write_file(path, "0")
+        except OSError as e:
+            raise ContainerError(f"joining the container's cgroup: {e.strerror}") from None
     ctx.cgroup_joined = True
     if ctx.new_namespace("cgroup"):
         ctx.sys.unshare(C.CLONE_NEWCGROUP)

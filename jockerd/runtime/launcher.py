@@ -136,17 +136,12 @@ def _intermediate(
 
 
 def _direct_target(
-    channel: sync.Channel,
-    ns_list: list[dict],
-    child: Callable[[], None],
-    sys: LinuxSyscalls,
-    *,
-    cgroup_fds: list[int],
+    channel: sync.Channel, ns_list: list[dict], child: Callable[[], None], sys: LinuxSyscalls
 ) -> None:
-    """Runs in a target forked by the launcher itself (`_spawn`, no intermediate): what the
-    intermediate would do before forking it, done by the target, then its steps."""
+    """Runs in a target forked by the launcher itself (`_spawn`, no intermediate): the
+    namespaces the intermediate would have created, then the target's steps (which move it
+    into the cgroup when `run` names the files: `init_process.join_cgroup`)."""
     try:
-        _move_self(cgroup_fds)
         others = [ns for ns in ns_list if ns["type"] != "pid"]  # pid: the launcher unshared it
         namespaces.enter(others, sys, _no_user_namespace, None, defer_new=("cgroup",))
     except BaseException as e:
@@ -182,7 +177,7 @@ def _needs_intermediate(ns_list: list[dict], time_offsets: dict | None, dumpable
     Without it (the common case, every namespace new and no user or time namespace) the launcher
     unshares the pid namespace itself, forks the target, and takes its own pid namespace back for
     the children it forks later (hooks): the target creates the other namespaces. That saves a
-    fork, a process exit and a message, ~1 ms. A new user namespace must be created, mapped and
+    fork, a process exit and a message, ~2 ms. A new user namespace must be created, mapped and
     entered before the others by a process of its own; joined namespaces (`path`, and every
     namespace of `exec`) are entered by the intermediate in a fixed order, as a new time
     namespace gets its offsets there."""
@@ -197,7 +192,6 @@ def _fork_direct(
     child_channel: sync.Channel,
     parent_channel: sync.Channel,
     sys: LinuxSyscalls,
-    cgroup_fds: list[int],
 ) -> int:
     """Fork the target from the launcher: in a new pid namespace if the spec has one, by
     unsharing it for the launcher's children and joining the launcher's own back right after
@@ -214,7 +208,7 @@ def _fork_direct(
         pid = os.fork()
         if pid == 0:
             parent_channel.close()
-            _direct_target(child_channel, ns_list, child, sys, cgroup_fds=cgroup_fds)
+            _direct_target(child_channel, ns_list, child, sys)
     finally:
         if own_pid_ns >= 0:
             sys.setns(own_pid_ns, C.CLONE_NEWPID)
@@ -230,29 +224,40 @@ def _spawn(
     parent_channel: sync.Channel,
     children: Children,
     *,
-    cgroup: CgroupManager | None,
+    cgroup_for: Callable[[], CgroupManager | None],
     id_maps: tuple[list, list] | None,
     dumpable: bool = True,
 ) -> int:
     """Fork the target, through the intermediate when the namespaces need it (messages 1-3, see
     `sync`), else directly (`_needs_intermediate`); then message 4. The target's pid.
 
-    The target (or the intermediate, so the target is born there) moves itself into the cgroup
-    v1 hierarchies (cheap, see `CgroupManager.open_self_move`). Where it cannot (cgroup v2, a
-    hybrid host's unified hierarchy), the launcher moves the target by pid once it knows it,
-    while the target sets up its mounts (that move waits for an RCU grace period, ~7 ms here);
-    either way it then sends `run`, which the target waits for only where it needs it
-    (`init_process.join_cgroup`)."""
-    cgroup_fds = cgroup.open_self_move() if cgroup is not None else []
+    `cgroup_for()` makes (or finds) the container's cgroup. The target joins it by moving
+    itself into the cgroup v1 hierarchies (cheap, see `CgroupManager.open_self_move`):
+    - through the intermediate, which moves itself first through files the launcher opened
+      for it (the kernel checks the opener's credentials), so the target is born in the
+      cgroup, before any namespace exists;
+    - without one, the target writes to the files `run` names once the launcher has made the
+      cgroup, which the launcher does after the fork, while the target creates its namespaces
+      and mounts (~2 ms of cgroup work off the critical path).
+    Where a move by the process itself is impossible (cgroup v2, a hybrid host's unified
+    hierarchy), the launcher moves the target by pid once it knows it, while the target sets
+    up its mounts (that move waits for an RCU grace period, ~7 ms here). The target waits for
+    `run` only where it needs it (`init_process.join_cgroup`)."""
     sys = LinuxSyscalls()
-    direct = not _needs_intermediate(ns_list, time_offsets, dumpable)
-    try:
-        if cgroup is not None and not cgroup_fds:
-            cgroup.warm_attach()  # add_task's grace period passes meanwhile
-        if direct:
-            children.target = _fork_direct(ns_list, child, child_channel, parent_channel, sys, cgroup_fds)
-            children.direct = True
-        else:
+    tasks: list[str] = []
+    if not _needs_intermediate(ns_list, time_offsets, dumpable):
+        children.target = _fork_direct(ns_list, child, child_channel, parent_channel, sys)
+        children.direct = True
+        child_channel.close()
+        cgroup = cgroup_for()
+        if cgroup is not None:
+            tasks = cgroup.self_move_files()
+    else:
+        cgroup = cgroup_for()
+        cgroup_fds = cgroup.open_self_move() if cgroup is not None else []
+        try:
+            if cgroup is not None and not cgroup_fds:
+                cgroup.warm_attach()  # add_task's grace period passes meanwhile
             inter_parent, inter_child = sync.channel_pair()
             pid = os.fork()
             if pid == 0:
@@ -261,13 +266,12 @@ def _spawn(
                 _intermediate(
                     inter_child, ns_list, time_offsets, child, sys, cgroup_fds=cgroup_fds, dumpable=dumpable
                 )
-            children.intermediate = pid
-            inter_child.close()
-    finally:
-        for fd in cgroup_fds:
-            os.close(fd)
-    child_channel.close()
-    if not direct:
+        finally:
+            for fd in cgroup_fds:
+                os.close(fd)
+        children.intermediate = pid
+        inter_child.close()
+        child_channel.close()
         try:
             while True:
                 message = inter_parent.expect("id_map_request", "pid", peer="intermediate")
@@ -275,7 +279,7 @@ def _spawn(
                     children.target = int(message["pid"])
                     break
                 assert id_maps is not None
-                namespaces.write_id_maps(children.intermediate, *id_maps)
+                namespaces.write_id_maps(pid, *id_maps)
                 inter_parent.send("id_map_done")
         finally:
             inter_parent.close()
@@ -283,7 +287,10 @@ def _spawn(
     if cgroup is not None and cgroup.add_task_needed:
         cgroup.add_task(children.target)
     try:
-        parent_channel.send("run")
+        if tasks:
+            parent_channel.send("run", tasks=tasks)
+        else:
+            parent_channel.send("run")
     except BrokenPipeError:
         pass  # the target died; its `error` message is waiting in the socket
     return children.target
@@ -341,14 +348,18 @@ def create(
 
             console_fd = terminal.connect_console_socket(console_socket)
             own_console = True
-        cgroup = open_cgroup(linux.get("cgroupsPath"), container_id)
-        if cgroup is not None:
-            cgroup.create()
         ns_list = spec_mod.namespaces(spec)
         userns = any(ns["type"] == "user" for ns in ns_list)
         preload_modules(spec, process)
         last_cap = capabilities.last_cap(LinuxSyscalls())
         init_parent, init_child = sync.channel_pair()
+
+        def make_cgroup() -> CgroupManager | None:
+            nonlocal cgroup
+            cgroup = open_cgroup(linux.get("cgroupsPath"), container_id)
+            if cgroup is not None:
+                cgroup.create()
+            return cgroup
 
         def init() -> None:
             ctx = ProcessContext(
@@ -379,7 +390,7 @@ def create(
                 init_child,
                 init_parent,
                 children,
-                cgroup=cgroup,
+                cgroup_for=make_cgroup,
                 id_maps=(linux.get("uidMappings"), linux.get("gidMappings")),
             )
             while True:
@@ -528,7 +539,6 @@ def exec_process(
         tenant_process.run(ctx)
 
     try:
-        cgroup = container.cgroup(required=False)
         pid = _spawn(
             ns_list,
             None,
@@ -536,7 +546,7 @@ def exec_process(
             tenant_child,
             tenant_parent,
             children,
-            cgroup=cgroup,
+            cgroup_for=lambda: container.cgroup(required=False),
             id_maps=None,
             dumpable=False,
         )

@@ -14,7 +14,8 @@ Two channels per create or exec, so the two children never interleave writes on 
 | 7 | init/tenant → launcher | `ready`          |           | next: wait on exec.fifo (init) / execve      |
 | * | child → launcher       | `error`          | `message` | failed; the child exits 1, launcher cleans up |
 
-1-2 only with a new user namespace, 5-6 only when the spec has prestart or createRuntime hooks.
+1-2 only with a new user namespace, 1-3 only with an intermediate (`launcher._needs_intermediate`),
+5-6 only when the spec has prestart or createRuntime hooks.
 The init closes its end after 7; a tenant keeps it (close-on-exec) until execve, so the launcher
 of `exec` reads EOF at execve, or an `error` sent after 7.
 The init reads 4 before it sends 5 or 7 (and before mounting a cgroup filesystem), so the

@@ -80,10 +80,17 @@ class CgroupManager:
         `open_self_move` in those the process could not move itself into."""
         raise NotImplementedError
 
+    def self_move_files(self) -> list[str]:
+        """The files through which a single-threaded process moves *itself* into the cgroup by
+        writing 0 to them (see `open_self_move` for why); afterwards `add_task` covers only the
+        other hierarchies and `add_task_needed` says whether there are any. A process may open
+        them itself only with the credentials of the caller (no user namespace)."""
+        return []
+
     def open_self_move(self) -> list[int]:
-        """Open, for a child about to be forked, the files through which it moves *itself* into
-        the cgroup (`move_self`); afterwards `add_task` covers only the other hierarchies and
-        `add_task_needed` says whether there are any.
+        """Open, for a child about to be forked, the `self_move_files` through which it moves
+        *itself* into the cgroup (`move_self`); afterwards `add_task` covers only the other
+        hierarchies and `add_task_needed` says whether there are any.
 
         Why: a cgroup.procs write takes the kernel's global cgroup_threadgroup_rwsem for writing,
         and its first writer in a while waits for an RCU grace period (~7 ms here). A single
@@ -95,7 +102,18 @@ class CgroupManager:
         be in a user namespace by the time it writes. cgroup v2 (and the unified hierarchy of
         a hybrid host) refuses to move a single thread between domain cgroups: nothing to open.
         The fds are close-on-exec; the caller closes its copies after the fork."""
-        return []
+        fds: list[int] = []
+        try:
+            for path in self.self_move_files():
+                try:
+                    fds.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+                except OSError as e:
+                    raise CgroupError(f"open {path}: {e.strerror}", errno=e.errno) from None
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        return fds
 
     @property
     def add_task_needed(self) -> bool:

@@ -209,24 +209,12 @@ class V1Manager(CgroupManager):
             if name not in self._self_moved:
                 add_pid(directory, pid)
 
-    def open_self_move(self) -> list[int]:
+    def self_move_files(self) -> list[str]:
         """The `tasks` file of every hierarchy but a hybrid host's unified one (see the base
         class): a thread that writes 0 there moves itself without the global lock."""
-        fds: list[int] = []
-        try:
-            for name, directory in self.dirs.items():
-                if name != "unified":
-                    path = os.path.join(directory, "tasks")
-                    try:
-                        fds.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
-                    except OSError as e:
-                        raise CgroupError(f"open {path}: {e.strerror}", errno=e.errno) from None
-        except BaseException:
-            for fd in fds:
-                os.close(fd)
-            raise
-        self._self_moved = frozenset(name for name in self.dirs if name != "unified")
-        return fds
+        names = [name for name in self.dirs if name != "unified"]
+        self._self_moved = frozenset(names)
+        return [os.path.join(self.dirs[name], "tasks") for name in names]
 
     @property
     def add_task_needed(self) -> bool:
