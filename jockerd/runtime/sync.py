@@ -8,7 +8,7 @@ Two channels per create or exec, so the two children never interleave writes on 
 | 1 | inter. → launcher      | `id_map_request` |           | new user namespace: write my uid/gid maps    |
 | 2 | launcher → inter.      | `id_map_done`    |           | written; become root in the namespace        |
 | 3 | inter. → launcher      | `pid`            | `pid`     | forked the init/tenant (host pid); exiting   |
-| 4 | launcher → init/tenant | `run`            |           | you are in the cgroup: unshare cgroupns now  |
+| 4 | launcher → init/tenant | `run`            | (`tasks`) | join the cgroup (`tasks`), unshare cgroupns  |
 | 5 | init → launcher        | `hooks`          |           | mounts done: run prestart + createRuntime    |
 | 6 | launcher → init        | `hooks_done`     |           | go on (createContainer hooks, pivot_root...) |
 | 7 | init/tenant → launcher | `ready`          |           | next: wait on exec.fifo (init) / execve      |
