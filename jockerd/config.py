@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_SOCKET = "unix:///var/run/jocker.sock"
 DEFAULT_CONFIG_FILE = "/etc/jocker/daemon.json"
@@ -26,6 +26,8 @@ FILE_KEYS = {
     "debug": "debug",
     "runtimes": "runtimes",
     "default-runtime": "default_runtime",
+    "insecure-registries": "insecure_registries",
+    "registry-mirrors": "registry_mirrors",
 }
 
 DEFAULT_RUNTIME = "jocker-runtime"
@@ -54,6 +56,39 @@ class DaemonConfig(BaseModel):
     # (when installed) are always known.
     runtimes: dict[str, RuntimeConfig] = Field(default_factory=dict)
     default_runtime: str = DEFAULT_RUNTIME
+    # Registries reached over plain HTTP (or HTTPS without verification) besides localhost,
+    # 127.0.0.0/8 and ::1: "host[:port]" or a CIDR, as dockerd's --insecure-registry.
+    insecure_registries: list[str] = Field(default_factory=list)
+    # Pull-through mirrors of Docker Hub, tried in order before registry-1.docker.io.
+    registry_mirrors: list[str] = Field(default_factory=list)
+
+    @field_validator("insecure_registries")
+    @classmethod
+    def _check_insecure_registries(cls, value: list[str]) -> list[str]:
+        out = []
+        for entry in value:
+            entry = entry.strip()
+            if "://" in entry:
+                # dockerd: "insecure registry X should not contain '://'"
+                raise ValueError(f"insecure registry {entry} should not contain '://'")
+            if not entry:
+                raise ValueError("insecure registry must not be empty")
+            out.append(entry)
+        return out
+
+    @field_validator("registry_mirrors")
+    @classmethod
+    def _check_registry_mirrors(cls, value: list[str]) -> list[str]:
+        out = []
+        for entry in value:
+            entry = entry.strip().rstrip("/")
+            scheme, sep, rest = entry.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest:
+                raise ValueError(f"invalid mirror: unsupported scheme {scheme!r} in {entry!r}")
+            if "/" in rest:
+                raise ValueError(f"invalid mirror: path, query, or fragment at end of the URI {entry!r}")
+            out.append(entry)
+        return out
 
     @property
     def pidfile_path(self) -> Path:
@@ -96,6 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--add-runtime", action="append", metavar="NAME=PATH", help="register an OCI runtime (repeatable)"
     )
     parser.add_argument("--default-runtime", help="runtime for containers that name none")
+    parser.add_argument(
+        "--insecure-registry",
+        dest="insecure_registries",
+        action="append",
+        metavar="HOST[:PORT]|CIDR",
+        help="a registry reached over plain HTTP or unverified HTTPS (repeatable)",
+    )
+    parser.add_argument(
+        "--registry-mirror",
+        dest="registry_mirrors",
+        action="append",
+        metavar="URL",
+        help="a preferred Docker Hub mirror (repeatable)",
+    )
     parser.add_argument("--config-file", default=DEFAULT_CONFIG_FILE, help="daemon.json path")
     parser.add_argument("-v", "--version", action="store_true", help="print version and exit")
     return parser
@@ -138,6 +187,8 @@ def load_config(args: argparse.Namespace) -> DaemonConfig:
         "group": args.group,
         "debug": args.debug,
         "default_runtime": args.default_runtime,
+        "insecure_registries": args.insecure_registries,
+        "registry_mirrors": args.registry_mirrors,
     }
     if args.add_runtime:
         runtimes = dict(values.get("runtimes") or {})

@@ -10,6 +10,7 @@ from jockerd.api.app import Backends
 from jockerd.bundle.generate import host_settings
 from jockerd.config import DaemonConfig
 from jockerd.driver.runtimes import RuntimeRegistry
+from jockerd.imagestore.registry import RegistryClient, RegistryOptions
 from jockerd.imagestore.snapshots import Snapshotter
 from jockerd.imagestore.store import ImageStore
 from jockerd.services.containers import ContainerService
@@ -51,7 +52,13 @@ class Daemon:
             settings=host_settings(init_path=find_init()),
         )
         self.execs = ExecService(self.containers, config.exec_root)
-        self.images = ImageService(self.image_store, usage=self.containers.image_usage)
+        registry = RegistryClient(
+            RegistryOptions(
+                insecure_registries=tuple(config.insecure_registries),
+                mirrors=tuple(config.registry_mirrors),
+            )
+        )
+        self.images = ImageService(self.image_store, usage=self.containers.image_usage, registry=registry)
         self.containers.image_service = self.images
         self.system = SystemService(
             config.data_root,
@@ -68,6 +75,7 @@ class Daemon:
 
     async def close(self) -> None:
         await self.containers.close()
+        await self.images.close()
 
     def backends(self) -> Backends:
         return Backends(

@@ -25,6 +25,12 @@ class InvalidParameterError(JockerError):
     status = 400
 
 
+class UnauthorizedError(JockerError):
+    """A registry refused the credentials (moby errdefs.Unauthorized)."""
+
+    status = 401
+
+
 class NotFoundError(JockerError):
     status = 404
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from jockerd.api import middleware
 from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, SYSTEM
-from jockerd.api.routes import containers, exec, images, system, unsupported
+from jockerd.api.routes import containers, distribution, exec, images, system, unsupported
 from jockerd.api.routes.containers import ContainerBackend
 from jockerd.api.routes.exec import ExecBackend
 from jockerd.api.routes.images import ImageBackend
@@ -42,6 +42,7 @@ def create_app(backends: Backends) -> web.Application:
     app[EVENTS] = backends.events
     add_versioned(app, system.routes)
     add_versioned(app, images.routes)
+    add_versioned(app, distribution.routes)
     add_versioned(app, containers.routes)
     add_versioned(app, exec.routes)
     add_versioned(app, unsupported.routes)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +29,13 @@ from jockerd.imagestore.index import ImageIndex, ImageRecord
 from jockerd.imagestore.layers import LayerRecord, LayerStore, chain_id
 from jockerd.imagestore.reference import Reference, is_sha256_digest, parse_reference
 from jockerd.models.oci.image import Descriptor, Manifest
+from jockerd.store.atomic import write_json
 
 log = logging.getLogger("jockerd.imagestore")
+
+# How long a held lease (an interrupted pull's pieces) protects its blobs and layers.
+HOLD_TTL = 24 * 3600
+_HOLD_KEY = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 
 
 def now_rfc3339() -> str:
@@ -86,6 +92,8 @@ class ImageStore:
         self.layers = LayerStore(data_root / "layers")
         self.tmp_dir = data_root / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.holds_dir = data_root / "image" / "leases"
+        self.holds_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.leases: Counter[str] = Counter()
         self.active_leases: list[Lease] = []
@@ -122,6 +130,45 @@ class ImageStore:
                 self.active_leases.remove(lease)
                 self.leases.subtract(lease.items)
                 self.leases += Counter()  # drop zero counts
+
+    # Held leases: what an operation wants kept across a crash
+
+    def hold(self, key: str, items: Iterable[str]) -> None:
+        """Protect `items` (digests, chain IDs) from collection until release() or HOLD_TTL, even
+        across a crash.
+
+        A pull holds the pieces of the image it is assembling: a pull cut short by kill -9 leaves
+        its verified blobs and unpacked layers behind, recover() keeps them, and the next pull of
+        the same image reuses them. containerd keeps a pull's content under an expiring lease
+        for the same reason.
+        """
+        if not _HOLD_KEY.fullmatch(key):
+            raise InvalidParameterError(f"invalid lease key: {key}")
+        write_json(
+            self.holds_dir / f"{key}.json", {"expires": time.time() + HOLD_TTL, "items": sorted(set(items))}
+        )
+
+    def release(self, key: str) -> None:
+        if _HOLD_KEY.fullmatch(key):
+            (self.holds_dir / f"{key}.json").unlink(missing_ok=True)
+
+    def held(self) -> set[str]:
+        """Everything unexpired held leases protect; expired ones are deleted on the way."""
+        out: set[str] = set()
+        now = time.time()
+        for path in self.holds_dir.glob("*.json"):
+            try:
+                data = json.loads(path.read_bytes())
+                expires = float(data["expires"])
+                items = [str(item) for item in data["items"]]
+            except (OSError, ValueError, KeyError, TypeError):
+                path.unlink(missing_ok=True)  # torn or foreign: it protects nothing
+                continue
+            if expires < now:
+                path.unlink(missing_ok=True)
+                continue
+            out.update(items)
+        return out
 
     # Reading
 
@@ -184,6 +231,11 @@ class ImageStore:
 
     def _by_reference(self, parsed: Reference) -> str | None:
         if parsed.digest:
+            # A repository digest recorded by a pull or a push (`name@sha256:...` in the index);
+            # it may be an index's digest, which is no manifest's.
+            named = self.index.get(str(parsed))
+            if named is not None:
+                return named.image_id
             for record in self.index.records:
                 if (
                     record.target.digest == parsed.digest
@@ -277,7 +329,7 @@ class ImageStore:
         """Delete blobs and layers no image references and no lease holds; returns what went."""
         with self.lock:
             blobs, chains = self.referenced()
-            held = set(self.leases)
+            held = set(self.leases) | self.held()
             cutoff = min((lease.started for lease in self.active_leases), default=None)
             removed: list[str] = []
             for digest in self.content.digests() - blobs - held:

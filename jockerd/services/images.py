@@ -19,14 +19,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from jockerd.errors import ConflictError, InvalidParameterError
+from jockerd.errors import ConflictError, InvalidParameterError, not_implemented
 from jockerd.ids import short_id
 from jockerd.imagestore import archive
 from jockerd.imagestore.layers import chain_id, detect_compression
+from jockerd.imagestore.pull import Downloads, distribution_info
+from jockerd.imagestore.pull import pull as pull_image
+from jockerd.imagestore.push import push as push_image
 from jockerd.imagestore.reference import (
     Reference,
     parse_reference,
     valid_tag,
+)
+from jockerd.imagestore.registry import (
+    RegistryClient,
+    credentials_from_auth_config,
+    parse_registry_auth,
 )
 from jockerd.imagestore.store import Image, ImageStore, now_rfc3339
 from jockerd.models.docker.common import Filters
@@ -153,10 +161,17 @@ def _until(values: list[str]) -> float:
 
 
 class ImageService:
-    def __init__(self, store: ImageStore, usage: ImageUsage = _no_usage) -> None:
+    def __init__(
+        self, store: ImageStore, usage: ImageUsage = _no_usage, registry: RegistryClient | None = None
+    ) -> None:
         self.store = store
         self.usage = usage
+        self.registry = registry or RegistryClient()
+        self.downloads = Downloads()
         self._gc_lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self.registry.close()
 
     # Queries
 
@@ -330,9 +345,12 @@ class ImageService:
         by_name = _matching_name(name, image.names)
         items: list[ImageDeleteResponseItem] = []
         users = self.usage(image_id)
-        if by_name is not None and len(image.names) > 1:
-            await asyncio.to_thread(self.store.untag, by_name)
-            return [ImageDeleteResponseItem(untagged=parse_reference(by_name).familiar())]
+        doomed = _names_to_untag(by_name, image.names) if by_name is not None else image.names
+        if by_name is not None and len(doomed) < len(image.names):
+            for n in doomed:
+                await asyncio.to_thread(self.store.untag, n)
+                items.append(ImageDeleteResponseItem(untagged=parse_reference(n).familiar()))
+            return items
         if by_name is None:
             repos = {parse_reference(n).name for n in image.names}
             if len(repos) > 1 and not force:
@@ -351,8 +369,7 @@ class ImageService:
                     f"conflict: unable to delete {short_id(image_id)} (must be forced) - "
                     f"image is being used by stopped container {short_id(container_id)}"
                 )
-        names = [by_name] if by_name is not None else image.names
-        for n in names:
+        for n in doomed:
             await asyncio.to_thread(self.store.untag, n)
             items.append(ImageDeleteResponseItem(untagged=parse_reference(n).familiar()))
         if users:
@@ -394,6 +411,51 @@ class ImageService:
             if len(removed) > 1:
                 reclaimed += size
         return ImagePruneResponse(images_deleted=deleted or None, space_reclaimed=reclaimed)
+
+    # Registries
+
+    async def pull(
+        self, from_image: str, tag: str, *, platform: str, registry_auth: str | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`POST /images/create?fromImage=`: Docker's progress messages; see imagestore/pull.py."""
+        ref = _pull_reference(from_image, tag)
+        credentials = parse_registry_auth(registry_auth)
+        log.info("pulling %s", ref)
+        try:
+            async for message in pull_image(
+                self.store, self.registry, self.downloads, ref, platform=platform, credentials=credentials
+            ):
+                yield message
+        except Exception:
+            async with self._gc_lock:
+                await asyncio.to_thread(self.store.gc)
+            raise
+
+    async def push(self, name: str, tag: str, *, registry_auth: str | None) -> AsyncIterator[dict[str, Any]]:
+        """`POST /images/{name}/push`: every tag of the repository when `tag` is empty."""
+        ref = parse_reference(name, default_tag=False)
+        if ref.digest:
+            raise InvalidParameterError(f"cannot push a digest reference: {name}")
+        if tag:
+            if not valid_tag(tag):
+                raise InvalidParameterError(f"invalid tag format: {tag}")
+            ref = ref.with_tag(tag)
+        credentials = parse_registry_auth(registry_auth)
+        log.info("pushing %s", ref)
+        async for message in push_image(self.store, self.registry, ref, credentials=credentials):
+            yield message
+
+    async def auth(self, config: dict[str, Any]) -> dict[str, str]:
+        """`POST /auth` (docker login): check the credentials against the registry."""
+        credentials = credentials_from_auth_config(config)
+        token = await self.registry.login(credentials.server_address, credentials)
+        return {"Status": "Login Succeeded", "IdentityToken": token}
+
+    async def distribution_inspect(self, name: str, *, registry_auth: str | None) -> dict[str, Any]:
+        """`GET /distribution/{name}/json`: the descriptor a name resolves to, and its platforms."""
+        ref = parse_reference(name)
+        credentials = parse_registry_auth(registry_auth)
+        return await distribution_info(self.registry, ref, credentials)
 
     # Archives
 
@@ -555,6 +617,35 @@ def _batched(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
             buffered, pending = [], 0
     if buffered:
         yield b"".join(buffered)
+
+
+def _pull_reference(from_image: str, tag: str) -> Reference:
+    """fromImage and tag as dockerd combines them: the tag may be a digest, or ride in fromImage."""
+    ref = parse_reference(from_image, default_tag=False)
+    if tag:
+        if ref.digest:
+            raise InvalidParameterError(f"cannot pull a tag of a digest reference: {from_image}")
+        if ":" in tag and tag.partition(":")[0] in ("sha256", "sha384", "sha512"):
+            return parse_reference(f"{ref.name}@{tag}")
+        if not valid_tag(tag):
+            raise InvalidParameterError(f"invalid tag format: {tag}")
+        return ref.with_tag(tag)
+    if not ref.tag and not ref.digest:
+        raise not_implemented("pulling every tag of a repository (docker pull --all-tags)")
+    return ref
+
+
+def _names_to_untag(name: str, names: list[str]) -> list[str]:
+    """What `docker rmi <name>` untags: the name, and when it was its repository's last tag, that
+    repository's digest references too (moby daemon/images/image_delete.go)."""
+    ref = parse_reference(name)
+    doomed = [name]
+    if ref.digest:
+        return doomed
+    rest = [parse_reference(n) for n in names if n != name]
+    if any(other.name == ref.name and not other.digest for other in rest):
+        return doomed
+    return doomed + [str(other) for other in rest if other.name == ref.name and other.digest]
 
 
 def _matching_name(name: str, names: list[str]) -> str | None:

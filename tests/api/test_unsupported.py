@@ -129,17 +129,13 @@ async def json_of(resp: Any) -> Any:
             "/v1.51/containers/abc/archive",
             "PutContainerArchive (PUT /containers/{id}/archive) is not implemented by jocker yet",
         ),
-        ("POST", "/v1.41/auth", "SystemAuth (POST /auth) is not implemented by jocker yet"),
+        ("POST", "/v1.41/build", "ImageBuild (POST /build) is not implemented by jocker yet"),
         (
             "GET",
             "/v1.51/images/search",
             "ImageSearch (GET /images/search) is not implemented by jocker yet",
         ),
-        (
-            "POST",
-            "/images/jtr/bb:v1/push",
-            "ImagePush (POST /images/{name}/push) is not implemented by jocker yet",
-        ),
+        ("POST", "/session", "Session (POST /session) is not implemented by jocker yet"),
         ("POST", "/v1.51/swarm/init", "SwarmInit (POST /swarm/init) is not implemented by jocker yet"),
     ],
 )

@@ -1,5 +1,7 @@
 """Image endpoints: ImageList, ImageInspect, ImageHistory, ImageTag, ImageDelete, ImagePrune,
-ImageLoad, ImageGet, ImageGetAll and ImageCreate (import from a tar body).
+ImageLoad, ImageGet, ImageGetAll, ImageCreate (pull with fromImage, import from a tar body) and
+ImagePush. The registry endpoints that are not image operations (SystemAuth, DistributionInspect)
+are in distribution.py and use the same backend.
 
 Image names in paths are not escaped by the docker CLI (`DELETE /images/jtr/bb:v1`), so every
 `{name}` here matches slashes.
@@ -7,6 +9,7 @@ Image names in paths are not escaped by the docker CLI (`DELETE /images/jtr/bb:v
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -46,6 +49,13 @@ class ImageBackend(Protocol):
     def import_image(
         self, body: ByteSource, *, repo: str, tag: str, message: str, changes: list[str], platform: str
     ) -> AsyncIterator[dict[str, Any]]: ...
+    # Registries: `registry_auth` is the X-Registry-Auth header as the client sent it.
+    def pull(
+        self, from_image: str, tag: str, *, platform: str, registry_auth: str | None
+    ) -> AsyncIterator[dict[str, Any]]: ...
+    def push(self, name: str, tag: str, *, registry_auth: str | None) -> AsyncIterator[dict[str, Any]]: ...
+    async def auth(self, config: dict[str, Any]) -> dict[str, str]: ...
+    async def distribution_inspect(self, name: str, *, registry_auth: str | None) -> dict[str, Any]: ...
 
 
 IMAGES = web.AppKey("images", ImageBackend)
@@ -91,8 +101,14 @@ async def image_get_all(request: web.Request) -> web.StreamResponse:
 @routes.post("/images/create", name="ImageCreate")
 async def image_create(request: web.Request) -> web.StreamResponse:
     query = request.query
-    if "fromImage" in query:
-        raise not_implemented("pulling images from a registry")
+    if query.get("fromImage"):
+        messages = request.app[IMAGES].pull(
+            query["fromImage"],
+            query.get("tag", ""),
+            platform=query.get("platform", ""),
+            registry_auth=request.headers.get("X-Registry-Auth"),
+        )
+        return await json_lines(request, messages)
     source = query.get("fromSrc", "")
     if source != "-":
         if source:
@@ -151,6 +167,21 @@ async def image_tag(request: web.Request) -> web.Response:
         request.match_info["name"], request.query.get("repo", ""), request.query.get("tag", "")
     )
     return web.Response(status=201)
+
+
+@routes.post("/images/{name:.+}/push", name="ImagePush")
+async def image_push(request: web.Request) -> web.StreamResponse:
+    auth = request.headers.get("X-Registry-Auth")
+    if auth is None:
+        # Before X-Registry-Auth existed the AuthConfig came as the body; dockerd still takes it.
+        body = await request.read()
+        if not body.strip():
+            raise InvalidParameterError("Bad parameters and missing X-Registry-Auth: EOF")
+        auth = base64.urlsafe_b64encode(body).decode()
+    messages = request.app[IMAGES].push(
+        request.match_info["name"], request.query.get("tag", ""), registry_auth=auth
+    )
+    return await json_lines(request, messages)
 
 
 @routes.delete("/images/{name:.+}", name="ImageDelete")

@@ -45,10 +45,7 @@ UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     # Image
     ("POST", "/build", "ImageBuild"),
     ("POST", "/build/prune", "BuildPrune"),
-    ("POST", "/images/{name}/push", "ImagePush"),
     ("GET", "/images/search", "ImageSearch"),
-    # System
-    ("POST", "/auth", "SystemAuth"),
     # Exec
     # Volume
     ("GET", "/volumes", "VolumeList"),
@@ -113,8 +110,6 @@ UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     ("GET", "/configs/{id}", "ConfigInspect"),
     ("DELETE", "/configs/{id}", "ConfigDelete"),
     ("POST", "/configs/{id}/update", "ConfigUpdate"),
-    # Distribution
-    ("GET", "/distribution/{name}/json", "DistributionInspect"),
     # Session
     ("POST", "/session", "Session"),
 )
@@ -156,7 +151,6 @@ def _param(request: web.Request) -> str:
 # Listings that are correctly empty while jocker has no such objects.
 
 
-
 async def network_list(request: web.Request) -> web.Response:
     return json_response([])
 
@@ -172,7 +166,6 @@ async def plugin_list(request: web.Request) -> web.Response:
 # Lookups of the `docker inspect` chain: Docker's 404 for each kind.
 
 
-
 async def network_inspect(request: web.Request) -> web.Response:
     raise NotFoundError(f"network {_param(request)} not found")
 
@@ -183,7 +176,6 @@ async def volume_inspect(request: web.Request) -> web.Response:
 
 async def plugin_inspect(request: web.Request) -> web.Response:
     raise NotFoundError(f'plugin "{_param(request)}" not found')
-
 
 
 # Swarm: what dockerd answers on a node that has not joined a swarm.
