@@ -16,6 +16,7 @@ from jockerd.imagestore.store import ImageStore
 from jockerd.services.containers import ContainerService
 from jockerd.services.events import EventBus
 from jockerd.services.exec import ExecService
+from jockerd.services.explain import ExplainService
 from jockerd.services.images import ImageService
 from jockerd.services.system import SystemService
 from jockerd.store.containers import ContainerStore
@@ -58,6 +59,7 @@ class Daemon:
                 mirrors=tuple(config.registry_mirrors),
             )
         )
+        self.explain = ExplainService(self.containers)
         self.images = ImageService(self.image_store, usage=self.containers.image_usage, registry=registry)
         self.containers.image_service = self.images
         self.system = SystemService(
@@ -84,4 +86,5 @@ class Daemon:
             containers=self.containers,
             execs=self.execs,
             events=self.events,
+            jocker=self.explain,
         )

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from jockerd.api import middleware
-from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, SYSTEM
-from jockerd.api.routes import containers, distribution, exec, images, system, unsupported
+from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, JOCKER, SYSTEM
+from jockerd.api.routes import containers, distribution, exec, images, jocker, system, unsupported
 from jockerd.api.routes.containers import ContainerBackend
 from jockerd.api.routes.exec import ExecBackend
 from jockerd.api.routes.images import ImageBackend
+from jockerd.api.routes.jocker import JockerBackend
 from jockerd.api.routes.system import EventBackend, SystemBackend
 from jockerd.api.routing import add_versioned
 
@@ -28,6 +29,7 @@ class Backends:
     containers: ContainerBackend
     execs: ExecBackend
     events: EventBackend
+    jocker: JockerBackend | None = None  # jocker's own endpoints (explain); None: answered 501
 
 
 def create_app(backends: Backends) -> web.Application:
@@ -40,11 +42,14 @@ def create_app(backends: Backends) -> web.Application:
     app[CONTAINERS] = backends.containers
     app[EXECS] = backends.execs
     app[EVENTS] = backends.events
+    if backends.jocker is not None:
+        app[JOCKER] = backends.jocker
     add_versioned(app, system.routes)
     add_versioned(app, images.routes)
     add_versioned(app, distribution.routes)
     add_versioned(app, containers.routes)
     add_versioned(app, exec.routes)
+    add_versioned(app, jocker.routes)
     add_versioned(app, unsupported.routes)
     app.on_response_prepare.append(middleware.on_prepare)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 from jockerd.api.routes.containers import CONTAINERS
 from jockerd.api.routes.exec import EXECS
 from jockerd.api.routes.images import IMAGES
+from jockerd.api.routes.jocker import JOCKER
 from jockerd.api.routes.system import EVENTS, SYSTEM
 
-__all__ = ["CONTAINERS", "EVENTS", "EXECS", "IMAGES", "SYSTEM"]
+__all__ = ["CONTAINERS", "EVENTS", "EXECS", "IMAGES", "JOCKER", "SYSTEM"]
