@@ -87,6 +87,8 @@ RULES = (
             "jockerd.imagestore",
             "jockerd.bundle",
             "jockerd.driver",
+            # the daemon side's libc doorway: unmounting a rootfs whose shim was killed
+            "jockerd.hostfs",
         ),
         must_not=("jockerd.api", "aiohttp.web", "jockerd.runtime", "jockerd.shim"),
     ),
@@ -132,8 +134,15 @@ RULES = (
         "jockerd.shim",
         # §5.2 lists models and driver.oci_runtime, but they cost ~100 ms of start-up (pydantic,
         # asyncio) on every `docker run`: the shim takes the runtime's error parser from the leaf
-        # driver.runtime_log instead, the libc doorway, and the runtime's `_json` wrapper.
-        may=("jockerd.driver.runtime_log", "jockerd.runtime.linux", "jockerd.runtime.fastjson"),
+        # driver.runtime_log instead, the libc doorway, and the runtime's `_json` wrapper; and
+        # jockerd.runtime.__main__, to run this installation's jocker-runtime in a fork of itself
+        # (--runtime-in-process) instead of a new interpreter per call.
+        may=(
+            "jockerd.driver.runtime_log",
+            "jockerd.runtime.linux",
+            "jockerd.runtime.fastjson",
+            "jockerd.runtime.__main__",
+        ),
         must_not=(
             "jockerd.services",
             "jockerd.api",

@@ -59,6 +59,11 @@ class Runtime:
     def argv(self) -> list[str]:
         return [self.config.path, *self.config.runtime_args]
 
+    @property
+    def in_process(self) -> bool:
+        """This installation's own jocker-runtime, which a shim can run in a fork of itself."""
+        return self.config.path == own_runtime_path() and not self.config.runtime_args
+
 
 class RuntimeRegistry:
     def __init__(self, exec_root: Path, extra: dict[str, RuntimeConfig], default: str) -> None:

@@ -80,6 +80,9 @@ class ShimOptions:
     console_size: tuple[int, int] | None = None  # (height, width)
     exec_id: str | None = None  # exec mode when set
     process: dict[str, Any] | None = None  # exec mode: runtime-spec Process
+    # The runtime is this installation's jocker-runtime: the shim may run it in a fork of
+    # itself instead of a new interpreter (shim --runtime-in-process).
+    runtime_in_process: bool = False
 
 
 def _default_shim_argv() -> list[str]:
@@ -124,6 +127,8 @@ def shim_args(options: ShimOptions) -> list[str]:
         args.append("--stdin-once")
     if o.console_size is not None:
         args += ["--console-size", f"{o.console_size[0]},{o.console_size[1]}"]
+    if o.runtime_in_process:
+        args.append("--runtime-in-process")
     return args
 
 

@@ -377,6 +377,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
                 state_dir=state_dir,
                 runtime_argv=runtime.argv,
                 runtime_root=runtime.oci.root,
+                runtime_in_process=runtime.in_process,
                 mounts=mounts,
                 log_path=Path(record.log_path) if log_config.get("Type", "json-file") != "none" else None,
                 log_max_size=size_option(log_options.get("max-size")),

@@ -141,6 +141,7 @@ class ExecService:
             state_dir=self.exec_root / "shim" / record.id / "exec" / session.id,
             runtime_argv=runtime.argv,
             runtime_root=runtime.oci.root,
+            runtime_in_process=runtime.in_process,
             tty=bool(config.get("Tty")) or tty,
             stdin=stdin,
             stdin_once=True,

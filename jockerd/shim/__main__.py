@@ -31,7 +31,12 @@ _VALUES = {
     "--log-max-file": "log_max_file",
     "--console-size": "console_size",
 }
-_SWITCHES = {"--tty": "tty", "--stdin": "stdin", "--stdin-once": "stdin_once"}
+_SWITCHES = {
+    "--tty": "tty",
+    "--stdin": "stdin",
+    "--stdin-once": "stdin_once",
+    "--runtime-in-process": "runtime_in_process",
+}
 _PATHS = ("bundle", "state_dir", "runtime_root", "process", "log_path")
 
 

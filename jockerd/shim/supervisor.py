@@ -29,6 +29,7 @@ from __future__ import annotations
 import _signal
 import _socket
 import os
+import sys
 import time
 
 from jockerd.runtime import fastjson
@@ -55,6 +56,7 @@ FLUSH_TIMEOUT = 5.0  # then, for attach clients to take what is buffered for the
 HOLD_TIMEOUT = 5.0  # exec mode: how long output waits for a first attach after readiness
 RUNTIME_TIMEOUT = 120.0  # create / exec / delete
 SIGCHLD = 17
+MAX_FD = 1 << 20  # fs.nr_open's default ceiling; os.closerange uses close_range(2)
 SIGKILL = 9
 _RESET_SIGNALS = (2, 13, 25)  # SIGINT (the shim ignores it), SIGPIPE, SIGXFSZ (Python ignores them)
 _GONE = ("does not exist", "not found", "no such file")  # `delete` of a container already deleted
@@ -78,6 +80,7 @@ class Options:
         "mode",
         "process",
         "runtime",
+        "runtime_in_process",
         "runtime_root",
         "state_dir",
         "stdin",
@@ -92,6 +95,7 @@ class Options:
         self.bundle = ""
         self.state_dir = ""
         self.runtime: list[str] = []
+        self.runtime_in_process = False
         self.runtime_root = ""
         self.process = ""
         self.log_path = ""
@@ -160,6 +164,44 @@ def spawn(argv: list[str], stdio: tuple[int, int, int] | None) -> int:
         os.waitpid(pid, 0)
         errno = int(report)
         raise OSError(errno, os.strerror(errno), argv[0])
+    return pid
+
+
+def spawn_in_process(args: list[str], stdio: tuple[int, int, int] | None) -> int:
+    """jocker-runtime's `main(args)` in a fork of this shim, instead of a new interpreter.
+
+    The shim is an exec'd, single-threaded Python process, so its fork is what a fresh
+    jocker-runtime would be (DESIGN §5.3), minus the ~17 ms of interpreter start-up per call
+    (three calls per `docker run --rm`). The child gets the runtime's stdio and default signal
+    dispositions, and ends with os._exit: nothing of the shim's state runs on in it.
+    """
+    from jockerd.runtime.__main__ import main as runtime_main  # once per shim, before the fork
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            _signal.set_wakeup_fd(-1)
+            for signum in (*_RESET_SIGNALS, SIGCHLD, 15):
+                _signal.signal(signum, _signal.SIG_DFL)
+            if stdio is not None:
+                for target, fd in enumerate(stdio):
+                    os.dup2(fd, target)
+            # What an exec would have closed (the shim opens everything close-on-exec): the
+            # container's init, forked from here, must not hold the readiness pipe, the log or
+            # the sockets while it waits for `start`.
+            os.closerange(3, MAX_FD)
+            result = runtime_main(args)
+            code = 0 if result is None else result  # a verb returns None on success
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException as e:
+            try:
+                os.write(2, f"jocker-runtime: {type(e).__name__}: {e}\n".encode())
+            except BaseException:
+                pass
+        finally:
+            os._exit(code if isinstance(code, int) else 1)
     return pid
 
 
@@ -443,7 +485,8 @@ class Supervisor:
             offset = 0
         argv = [*o.runtime, "--root", o.runtime_root, "--log", log, "--log-format", "json", *args]
         try:
-            code = wait_child(spawn(argv, stdio), RUNTIME_TIMEOUT)
+            pid = spawn_in_process(argv[1:], stdio) if o.runtime_in_process else spawn(argv, stdio)
+            code = wait_child(pid, RUNTIME_TIMEOUT)
         except OSError as e:
             return 127, f"cannot run the runtime {o.runtime[0]}: {e.strerror or e}"
         if code == 0:

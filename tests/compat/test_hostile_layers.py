@@ -34,7 +34,7 @@ HEX = r"[0-9a-f]{64}"
 DATA_ROOT_PATHS = re.compile(
     rf"""(
         jockerd\.lock | engine-id | tmp | containers | image | image/oci-layout | image/index\.json
-        | image/ingest | image/blobs | image/blobs/sha256 | image/blobs/sha256/{HEX}
+        | image/ingest | image/leases(/.*)? | image/blobs | image/blobs/sha256 | image/blobs/sha256/{HEX}
         | layers | layers/{HEX} | layers/{HEX}/layer\.json | layers/{HEX}/diff(/.*)?
     )""",
     re.VERBOSE,
