@@ -584,8 +584,23 @@ async def _unpack_in_order(store: ImageStore, layers: list[_Layer], emit: Emit) 
                 emit(update(layer.ident, "Pull complete"))
             continue
         meter = Meter(emit, layer.ident, "Extracting", layer.descriptor.size)
-        await asyncio.to_thread(_unpack, store, layer, meter)
+        await _finish_in_thread(_unpack, store, layer, meter)
         emit(update(layer.ident, "Pull complete"))
+
+
+async def _finish_in_thread(func: Callable[..., Any], *args: Any) -> Any:
+    """Run `func` in a thread; if cancelled, still wait for the thread before re-raising.
+
+    A thread cannot be stopped: a pull that fails while a layer is being unpacked must not return
+    (and have its pieces collected) before the unpacker has published or dropped its directory.
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise
 
 
 class _CountingReader(io.RawIOBase):
