@@ -535,7 +535,7 @@ def create_body(
     if detach and args.attach:
         raise CliError("Conflicting options: -a and -d", 125)
     if args.rm and args.restart not in ("", "no"):
-        raise CliError("Conflicting options: --restart and --rm", 125)
+        raise CliError("conflicting options: cannot specify both --restart and --rm", 125)
     exposed, bindings = parse_ports(args.publish, args.expose)
     entrypoint = None
     if args.entrypoint is not None:

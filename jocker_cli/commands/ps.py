@@ -208,14 +208,8 @@ class ContainerRow:
 
 
 def wants_size(format_spec: str | None) -> bool:
-    if not format_spec:
-        return False
-    return (
-        format_spec == "json"
-        or ".Size" in format_spec
-        or "json ." in format_spec
-        or "json .}}" in format_spec
-    )
+    """docker asks for sizes when the template uses .Size (`{{json .}}` does; plain "json" does not)."""
+    return bool(format_spec) and (".Size" in format_spec or "json ." in format_spec)
 
 
 def run(args, client) -> int:
