@@ -1,0 +1,54 @@
+"""`jocker run -it busybox sh` and `jocker exec -it` in a real terminal (a pty this test drives):
+raw mode, the console size at create, resize after start and on SIGWINCH, the exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from tests.compat.test_tty import Terminal
+
+pytestmark = [pytest.mark.root]
+
+
+def jocker_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "jocker_cli", *args]
+
+
+def test_run_it_resize_exit_code(d):
+    term = Terminal({**d.env, "PYTHONPATH": os.getcwd()}, jocker_argv("run", "-it", "--rm", "busybox", "sh"))
+    term.expect(b"/ # ")
+    term.type(b"echo typed-$((40+2))\r")
+    term.expect(b"typed-42")
+    term.type(b"stty size\r")
+    term.expect(b"30 100")
+    term.resize(40, 120)
+    os.kill(term.pid, signal.SIGWINCH)
+    deadline = time.monotonic() + 10
+    while True:
+        term.type(b"stty size\r")
+        try:
+            term.expect(b"40 120", timeout=1)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+    term.type(b"exit 3\r")
+    assert term.wait() == 3
+    assert d.docker_ok("ps", "-aq") == ""
+
+
+def test_exec_it(d):
+    d.docker_ok("run", "-d", "--name", "tty-host", "busybox", "sleep", "1000")
+    term = Terminal({**d.env, "PYTHONPATH": os.getcwd()}, jocker_argv("exec", "-it", "tty-host", "sh"), rows=25, cols=90)
+    term.expect(b"# ")
+    term.type(b"stty size; tty\r")
+    term.expect(b"25 90")
+    term.expect(b"/dev/pts/")
+    term.type(b"exit 2\r")
+    assert term.wait() == 2
+    d.docker_ok("rm", "-f", "tty-host")
