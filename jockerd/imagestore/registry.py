@@ -192,7 +192,7 @@ def _errcode_list(codes: list[tuple[str, str]]) -> str:
 def error_from_response(status: int, reason: str, headers: Any, body: bytes) -> RegistryError:
     """docker/distribution's HandleErrorResponse: registry error bodies as Docker prints them."""
     if 400 <= status < 500:
-        codes: list[tuple[str, str]] = []
+        codes: list[tuple[str, str]] = []  # from the challenge, then the body (mergeErrors)
         for challenge in parse_challenges(headers.getall("WWW-Authenticate", []) if headers else []):
             if challenge.scheme == "bearer" and challenge.params.get("error") in (
                 "invalid_token",
@@ -218,6 +218,8 @@ def error_from_response(status: int, reason: str, headers: Any, body: bytes) -> 
                     code = str(entry.get("code", "UNKNOWN")).upper()
                     message = entry.get("message") or DEFAULT_ERROR_MESSAGES.get(code, "")
                     codes.append((code, str(message)))
+        if len(codes) > 1 and codes[0][0] in {code for code, _ in codes[1:]}:
+            codes = codes[1:]  # the body says it again, in its own words
         elif not codes:
             if status == 401:
                 codes.append(("UNAUTHORIZED", "authentication required"))

@@ -133,7 +133,12 @@ class Front:
             value += f',scope="repository:{name}:{needed}"'
         if error:
             value += f',error="{error}"'
-        body = {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required", "detail": None}]}
+        if error == "insufficient_scope":
+            body = {"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]}
+        else:
+            body = {
+                "errors": [{"code": "UNAUTHORIZED", "message": "authentication required", "detail": None}]
+            }
         return web.json_response(body, status=401, headers={"WWW-Authenticate": value})
 
     def _authorized(self, request: web.Request) -> web.Response | None:
