@@ -136,6 +136,11 @@ def credentials_from_auth_config(data: Any) -> Credentials:
     )
 
 
+def basic_authorization(username: str, password: str) -> str:
+    """The Authorization header of HTTP basic auth (Go's SetBasicAuth: the UTF-8 bytes, base64)."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
 def parse_registry_auth(header: str | None) -> Credentials:
     """X-Registry-Auth: base64url(JSON AuthConfig). Unreadable means anonymous, as dockerd 20.10."""
     if not header:
@@ -527,7 +532,7 @@ class RegistryClient:
         else:
             if not credentials.username:
                 raise UnauthorizedError(f'Get "{url}": no basic auth credentials')
-            headers["Authorization"] = aiohttp.BasicAuth(credentials.username, credentials.password).encode()
+            headers["Authorization"] = basic_authorization(credentials.username, credentials.password)
         try:
             async with self.session.get(url, headers=headers, ssl=_ssl(endpoint)) as resp:
                 await resp.read()
@@ -576,11 +581,8 @@ class _Authorizer:
         if self.challenge.scheme == "basic":
             if not self.credentials.username:
                 raise RegistryError("no basic auth credentials")
-            return {
-                "Authorization": aiohttp.BasicAuth(
-                    self.credentials.username, self.credentials.password
-                ).encode()
-            }
+            creds = self.credentials
+            return {"Authorization": basic_authorization(creds.username, creds.password)}
         if self.credentials.registry_token:
             return {"Authorization": f"Bearer {self.credentials.registry_token}"}
         if not self.token or time.monotonic() >= self.expires:
@@ -630,13 +632,13 @@ class _Authorizer:
                 if service:
                     query.append(("service", service))
                 query.extend(("scope", s) for s in self.scopes)
-                auth = None
+                headers = {}
                 if creds.username:
                     query.append(("account", creds.username))
-                    auth = aiohttp.BasicAuth(creds.username, creds.password)
+                    headers["Authorization"] = basic_authorization(creds.username, creds.password)
                 if self.login:
                     query.extend((("offline_token", "true"), ("client_id", "docker")))
-                request = session.get(URL(realm).update_query(query), auth=auth)
+                request = session.get(URL(realm).update_query(query), headers=headers)
             async with request as resp:
                 body = await resp.content.read(MAX_CONFIG_SIZE)
                 status, reason, headers = resp.status, resp.reason or "", resp.headers
