@@ -18,8 +18,10 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# docker-registry (the CNCF distribution registry) and apache2-utils (htpasswd -B): the registry
+# tests run the registry binary by hand, with and without basic auth; its service never runs.
 packages=(python3 python3-venv python3-dev gcc busybox-static iproute2 skopeo umoci zstd hyperfine curl runc crun libseccomp2 tini
-          ca-certificates tar util-linux)
+          ca-certificates tar util-linux docker-registry apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,8 +42,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
     [ "$policy_added" = 1 ] && rm -f /usr/sbin/policy-rc.d
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-        systemctl disable --now docker.service docker.socket >/dev/null 2>&1 || true
+        systemctl disable --now docker.service docker.socket docker-registry.service >/dev/null 2>&1 || true
     fi
+    # Without a running systemd, `disable` cannot be asked for: drop what the package enabled.
+    rm -f /etc/systemd/system/multi-user.target.wants/docker-registry.service
+    update-rc.d docker-registry disable >/dev/null 2>&1 || true
 fi
 
 PY=/usr/bin/python3
