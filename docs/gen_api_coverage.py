@@ -53,20 +53,20 @@ STATUS: dict[str, tuple[str, str]] = {
     "SystemVersion": ("done", ""),
     "SystemInfo": ("done", ""),
     "SystemDataUsage": ("partial", "images and containers; volumes and build cache empty"),
-    "SystemAuth": ("missing", "501"),
+    "SystemAuth": ("done", "docker login: checked against the registry (basic auth, or a bearer token for the credentials; an identity token when the token service gives one); dockerd's success body and failure wordings"),
     "SystemEvents": ("partial", "container and image events (history of 1024, since/until, filters); no network/volume events yet"),
     # Image
     "ImageList": ("done", ""),
     "ImageLoad": ("done", ""),
     "ImageGetAll": ("done", ""),
-    "ImageCreate": ("partial", "import (fromSrc=-) done; pull (fromImage) comes with the registry issue"),
+    "ImageCreate": ("partial", "pull (fromImage with a tag or digest, `platform`, X-Registry-Auth; dockerd's progress stream) and import (fromSrc=-); not yet: the pull of every tag (empty `tag`), import from a URL"),
     "ImagePrune": ("done", ""),
     "ImageInspect": ("done", ""),
     "ImageHistory": ("done", ""),
     "ImageGet": ("done", ""),
     "ImageTag": ("done", ""),
     "ImageDelete": ("done", ""),
-    "ImagePush": ("missing", "501"),
+    "ImagePush": ("done", "one tag or every tag of the repository; blob existence checks, cross-repository mounts, monolithic and chunked uploads; blobs go up as stored (no recompression)"),
     "ImageSearch": ("missing", "501"),
     "ImageBuild": ("missing", "501"),
     "BuildPrune": ("missing", "501"),
@@ -111,7 +111,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "PluginList": ("partial", EMPTY.format("[]", "plugins")),
     "PluginInspect": ("404-stub", '`plugin "X" not found`; keeps the `docker inspect` chain going'),
     # Distribution
-    "DistributionInspect": ("missing", "501"),
+    "DistributionInspect": ("done", "the descriptor a name resolves to and its platforms (index entries, or the config's)"),
 }
 SWARM_TAGS = ("Swarm", "Node", "Service", "Task", "Secret", "Config")
 
