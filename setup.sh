@@ -88,6 +88,16 @@ import sys; sys.path.insert(0, "$REPO")
 from jockerd.shim.__main__ import main; sys.exit(main())
 LAUNCHER
 chmod 755 .venv/bin/jocker-shim
+# jocker (the CLI) starts for every command a user types: the same kind of launcher, with the
+# venv's site-packages put on the path by hand (-S skips site; requests-unixsocket lives there
+# and is imported only by the transfer commands). See docs/performance.md, "jocker CLI start-up".
+SITE=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+cat > .venv/bin/jocker <<LAUNCHER
+#!$REPO/.venv/bin/python -IS
+import sys; sys.path[:0] = ["$REPO", "$SITE"]
+from jocker_cli.__main__ import main; sys.exit(main())
+LAUNCHER
+chmod 755 .venv/bin/jocker
 # The runtime starts a Python process per container operation: ship compiled bytecode so no
 # start pays for compiling (PYTHONDONTWRITEBYTECODE would otherwise make every start recompile).
 .venv/bin/python -m compileall -q jockerd jocker_cli >/dev/null

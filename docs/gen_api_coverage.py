@@ -54,7 +54,10 @@ STATUS: dict[str, tuple[str, str]] = {
     "SystemInfo": ("done", ""),
     "SystemDataUsage": ("partial", "images and containers; volumes and build cache empty"),
     "SystemAuth": ("done", "docker login: checked against the registry (basic auth, or a bearer token for the credentials; an identity token when the token service gives one); dockerd's success body and failure wordings"),
-    "SystemEvents": ("partial", "container and image events (history of 1024, since/until, filters); no network/volume events yet"),
+    "SystemEvents": (
+        "partial",
+        "container and image events (history of 1024, since/until, filters); no network/volume events yet",
+    ),
     # Image
     "ImageList": ("done", ""),
     "ImageLoad": ("done", ""),
@@ -70,13 +73,25 @@ STATUS: dict[str, tuple[str, str]] = {
     "ImageSearch": ("missing", "501"),
     "ImageBuild": ("missing", "501"),
     "BuildPrune": ("missing", "501"),
-    "ImageCommit": ("done", "pause, changes, comment, author; the runtime's mount targets stay out as with dockerd's init layer"),
+    "ImageCommit": (
+        "done",
+        "pause, changes, comment, author; the runtime's mount targets stay out as with dockerd's init layer",
+    ),
     # Container
-    "ContainerList": ("done", "all, limit, size and every documented filter; Ports empty until port publishing lands"),
-    "ContainerCreate": ("partial", "full Config/HostConfig; network modes default (own netns, loopback only), none, host, container:; volumes by bind only; no port publishing"),
+    "ContainerList": (
+        "done",
+        "all, limit, size and every documented filter; Ports empty until port publishing lands",
+    ),
+    "ContainerCreate": (
+        "partial",
+        "full Config/HostConfig; network modes default (own netns, loopback only), none, host, container:; volumes by bind only; no port publishing",
+    ),
     "ContainerInspect": ("done", "dockerd's field set; NetworkSettings has no addresses (loopback only)"),
     "ContainerTop": ("done", "ps_args"),
-    "ContainerLogs": ("done", "json-file (max-size/max-file rotation by the shim); follow, since, until, tail, timestamps"),
+    "ContainerLogs": (
+        "done",
+        "json-file (max-size/max-file rotation by the shim); follow, since, until, tail, timestamps",
+    ),
     "ContainerChanges": ("done", ""),
     "ContainerStats": ("done", "stream and one-shot, from the runtime's cgroup stats"),
     "ContainerResize": ("done", ""),
@@ -88,7 +103,10 @@ STATUS: dict[str, tuple[str, str]] = {
     "ContainerRename": ("done", ""),
     "ContainerPause": ("done", "cgroup freezer"),
     "ContainerUnpause": ("done", ""),
-    "ContainerAttach": ("partial", "hijacked stream before or after start, stdin with half-close; `logs=1` replay not done"),
+    "ContainerAttach": (
+        "partial",
+        "hijacked stream before or after start, stdin with half-close; `logs=1` replay not done",
+    ),
     "ContainerWait": ("done", "not-running, next-exit, removed; headers sent at once"),
     "ContainerDelete": ("done", "force; `v` accepted (no volumes yet)"),
     "ContainerPrune": ("done", "label, label!, until"),
@@ -172,6 +190,26 @@ def render(spec: dict, swagger_name: str) -> str:
     return "\n".join(out) + "\n"
 
 
+# jocker's own endpoints: outside Docker's namespace of routes, so no Docker client asks for them.
+EXTENSIONS = [
+    (
+        "JockerContainerExplain",
+        "GET /jocker/containers/{id}/explain",
+        "what the engine did for a running container in the kernel's terms: the OCI bundle's config.json "
+        "summarized, namespaces and their inodes (/proc/PID/ns), cgroup directories and the limit files in "
+        "force, the rootfs overlay and /proc/PID/mountinfo, /dev nodes, capability sets, and a shell script "
+        "that builds an equivalent container by hand (`Steps`). 409 when the container is not running. "
+        "Also under `/vX.Y/`. Used by `jocker explain`",
+    ),
+]
+
+
+def render_extensions() -> str:
+    lines = ["", "## Extensions (jocker's own)", "", "| operationId | endpoint | what |", "|---|---|---|"]
+    lines += [f"| {op} | `{endpoint}` | {what} |" for op, endpoint, what in EXTENSIONS]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(f"usage: {argv[0]} SWAGGER.yaml > docs/api-coverage.md", file=sys.stderr)
@@ -179,6 +217,7 @@ def main(argv: list[str]) -> int:
     swagger = Path(argv[1])
     spec = yaml.safe_load(swagger.read_text())
     sys.stdout.write(render(spec, argv[1]))
+    sys.stdout.write(render_extensions())
     return 0
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import os
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs start-up time
+    from typing import Any
 
 INDEX_SERVER = "https://index.docker.io/v1/"
 

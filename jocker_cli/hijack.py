@@ -24,10 +24,13 @@ import struct
 import sys
 import termios
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
 
 from jocker_cli.client import USER_AGENT, CliError, EngineClient, daemon_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs start-up time
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 DEFAULT_DETACH_KEYS = b"\x10\x11"  # ctrl-p ctrl-q
 # Signals the docker CLI does not proxy to the container (it forwards every other one it gets).

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from jocker_cli.client import CliError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs start-up time
+    from collections.abc import Callable, Iterable
+    from typing import Any
 
 
 def progress_text(detail: dict[str, Any] | None, width: int) -> str:

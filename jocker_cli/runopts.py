@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from typing import Any
 
 from jocker_cli.client import CliError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs start-up time
+    from typing import Any
 
 CAP_PREFIX = "CAP_"
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")

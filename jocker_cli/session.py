@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from typing import Any
 
 from jocker_cli.client import CliError, EngineClient, Response
 from jocker_cli.hijack import Session, raw_terminal, terminal_size
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs start-up time
+    from typing import Any
 
 
 def start_error_status(message: str) -> int:

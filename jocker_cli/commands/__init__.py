@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, NoReturn
 
 from jocker_cli.client import CliError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs start-up time
+    from typing import Any, NoReturn
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -46,7 +49,8 @@ class CommandParser:
         self.summary = summary
         self.module = module
         self.usage = getattr(module, "USAGE", "[OPTIONS]")
-        self.parser = _ArgumentParser(self, prog=f"jocker {display}")
+        # An explicit usage: argparse would otherwise format one (and import shutil) on every parse.
+        self.parser = _ArgumentParser(self, prog=f"jocker {display}", usage=f"jocker {display} {self.usage}")
         self.parser.add_argument("--help", action="store_true", help="Print usage")
         module.add_arguments(self.parser)
 

@@ -44,7 +44,7 @@ __MANAGEMENT__
     esac
 }
 complete -F _jocker jocker
-"""
+"""  # noqa: E501
 
 
 def add_arguments(parser) -> None:
@@ -61,6 +61,8 @@ def run(args, client) -> int:
     cases = []
     for group, (_, subs) in MANAGEMENT.items():
         words = " ".join(sorted(subs))
-        cases.append(f'        {group}) if [ -z "$sub" ]; then COMPREPLY=($(compgen -W "{words}" -- "$cur")); return; fi ;;')
+        cases.append(
+            f'        {group}) if [ -z "$sub" ]; then COMPREPLY=($(compgen -W "{words}" -- "$cur")); return; fi ;;'  # noqa: E501
+        )
     sys.stdout.write(SCRIPT.replace("__COMMANDS__", commands).replace("__MANAGEMENT__", "\n".join(cases)))
     return 0

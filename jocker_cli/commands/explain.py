@@ -17,12 +17,12 @@ the bundle's config.json, /proc/PID/ns/*, /proc/PID/cgroup and the cgroup files,
 
   jocker explain web                 # the whole report
   jocker explain --steps web > b.sh  # the manual steps only; `sh b.sh` builds a copy by hand
-  jocker explain -f '{{json .Cgroups}}' web"""
+  jocker explain -f '{{json .Cgroups}}' web"""  # noqa: E501
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("-f", "--format", default="", metavar="string",
-                        help="Format output using a custom template ('json' prints the report as JSON)")  # fmt: skip
+                        help="Format output using a custom template ('json' prints the report as JSON)")  # fmt: skip  # noqa: E501
     parser.add_argument("--steps", action="store_true", help="Print only the manual steps (a shell script)")
 
 
@@ -44,7 +44,7 @@ def render(report: dict, out) -> None:
             "cwd, user",
             f"{bundle.get('Cwd')}, uid {user.get('uid', 0)} gid {user.get('gid', 0)}"
             f" groups {user.get('additionalGids') or []}",
-        ),  # fmt: skip
+        ),
         ("terminal", str(bundle.get("Terminal")).lower()),
         ("env", " ".join(bundle.get("Env") or [])),
         ("hostname", bundle.get("Hostname") or ""),
@@ -52,14 +52,14 @@ def render(report: dict, out) -> None:
             "root",
             f"{(bundle.get('Root') or {}).get('path', '')}"
             f"{' (read-only)' if (bundle.get('Root') or {}).get('readonly') else ''}",
-        ),  # fmt: skip
+        ),
         (
             "namespaces",
             " ".join(
                 n.get("type", "") + (f"={n['path']}" if n.get("path") else "")
                 for n in bundle.get("Namespaces") or []
             ),
-        ),  # fmt: skip
+        ),
         ("cgroupsPath", bundle.get("CgroupsPath") or ""),
         (
             "resources",
@@ -76,7 +76,7 @@ def render(report: dict, out) -> None:
     seccomp = bundle.get("Seccomp")
     if seccomp:
         rows.append(("seccomp", f"default {seccomp['DefaultAction']}, {seccomp['Rules']} rules naming "
-                                f"{seccomp['Syscalls']} syscalls, {' '.join(seccomp['Architectures'])}"))  # fmt: skip
+                                f"{seccomp['Syscalls']} syscalls, {' '.join(seccomp['Architectures'])}"))  # fmt: skip  # noqa: E501
     out.write(tabwrite("".join(f"  {k}:\t{v}\n" for k, v in rows if v), minwidth=0, padding=2))
     _section(out, f"Namespaces (/proc/{report['Pid']}/ns, compared with jockerd's own):")
     lines = "  TYPE\tINODE\tLINK\t\n" + "".join(
@@ -87,7 +87,7 @@ def render(report: dict, out) -> None:
     cgroups = report.get("Cgroups") or {}
     _section(out, f"Cgroups (v{cgroups.get('Version')}, /proc/{report['Pid']}/cgroup):")
     out.write(tabwrite("".join(
-        f"  {','.join(h['Controllers']) or '(unified)'}\t{h['Path']}\t{h['Directory'] or '(not mounted here)'}\n"
+        f"  {','.join(h['Controllers']) or '(unified)'}\t{h['Path']}\t{h['Directory'] or '(not mounted here)'}\n"  # noqa: E501
         for h in cgroups.get("Hierarchies") or []
     ), minwidth=0, padding=2))  # fmt: skip
     out.write("  limits in force (the cgroup files):\n")

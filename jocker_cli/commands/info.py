@@ -12,7 +12,7 @@ ARGS = (0, 0)
 
 def add_arguments(parser) -> None:
     parser.add_argument("-f", "--format", default="", metavar="string",
-                        help="Format output using a custom template:\n'json':             Print in JSON format\n"
+                        help="Format output using a custom template:\n'json':             Print in JSON format\n"  # noqa: E501
                              "'TEMPLATE':         Print output using the given Go template")  # fmt: skip
 
 

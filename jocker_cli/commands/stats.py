@@ -142,7 +142,7 @@ def run(args, client) -> int:
         for name in names:
             if name in errors:
                 raise CliError(errors[name])
-        render([StatsRow(n, latest[n], not args.no_trunc) for n in names if n in latest], args.format, DEFAULT,
+        render([StatsRow(n, latest[n], not args.no_trunc) for n in names if n in latest], args.format, DEFAULT,  # noqa: E501
                headers=HEADERS)  # fmt: skip
         return 0
     try:

@@ -124,10 +124,10 @@ def verbose(usage: dict) -> int:
             return getattr(self.row, name)
 
     render([Local(c) for c in containers],
-           "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}"
+           "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}"  # noqa: E501
            "\t{{.Names}}", "",
-           headers={"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",
-                    "Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES"})  # fmt: skip
+           headers={"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",  # noqa: E501
+                    "Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES"})  # fmt: skip  # noqa: E501
     out.write("\nLocal Volumes space usage:\n\n")
     out.write(
         "VOLUME NAME   LINKS     SIZE\n"

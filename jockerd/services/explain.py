@@ -25,7 +25,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from jockerd.capabilities import CAPABILITIES
+from jockerd.bundle.defaults import ALL_CAPABILITIES as CAPABILITIES
 from jockerd.errors import ConflictError
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -50,7 +50,7 @@ V1_SETTABLE = {
     "cpu": ("cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.shares"),
     "blkio": ("blkio.weight",),
 }
-V1_DEFAULTS = {"cpu.cfs_quota_us": "-1", "cpu.shares": "1024", "pids.max": "max", "cpu.cfs_period_us": "100000",
+V1_DEFAULTS = {"cpu.cfs_quota_us": "-1", "cpu.shares": "1024", "pids.max": "max", "cpu.cfs_period_us": "100000",  # noqa: E501
                "blkio.weight": "0"}  # fmt: skip
 V2_SETTABLE = (
     "cpu.max",
@@ -129,7 +129,9 @@ def cgroup_dirs(pid: int) -> list[dict[str, Any]]:
         names = [c for c in controllers.split(",") if c]
         directory = None
         for mount in own:
-            if (number == "0" and mount["fstype"] == "cgroup2") or (mount["fstype"] == "cgroup" and names and set(names) <= set(mount["super"].split(","))):
+            if (number == "0" and mount["fstype"] == "cgroup2") or (
+                mount["fstype"] == "cgroup" and names and set(names) <= set(mount["super"].split(","))
+            ):
                 pass
             else:
                 continue
@@ -202,7 +204,7 @@ def _status(pid: int) -> dict[str, Any]:
         "Capabilities": caps,
         "Cmdline": (
             Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").decode("utf-8", "replace").split("\0")
-        ),  # fmt: skip
+        ),
     }
 
 
@@ -352,7 +354,7 @@ def manual_steps(
     add("set -e")
     add(f"ID={short}")
     add(
-        'ROOT="${ROOT:-/tmp/jocker-manual-$ID}"   # the copy\'s upper and work dirs, and its rootfs mount point'
+        'ROOT="${ROOT:-/tmp/jocker-manual-$ID}"   # the copy\'s upper and work dirs, and its rootfs mount point'  # noqa: E501
     )
     add("CG=jocker-manual/$ID")
     add("export ROOT CG ID")
@@ -373,10 +375,10 @@ def manual_steps(
         )
         add(f"mkdir -p {q(base)}/$CG")
         add(
-            f"for c in cpu memory pids io; do echo +$c > {q(base)}/cgroup.subtree_control 2>/dev/null || true; done"
+            f"for c in cpu memory pids io; do echo +$c > {q(base)}/cgroup.subtree_control 2>/dev/null || true; done"  # noqa: E501
         )
         add(
-            f"for c in cpu memory pids io; do echo +$c > {q(base)}/jocker-manual/cgroup.subtree_control 2>/dev/null || true; done"
+            f"for c in cpu memory pids io; do echo +$c > {q(base)}/jocker-manual/cgroup.subtree_control 2>/dev/null || true; done"  # noqa: E501
         )
         for name in V2_SETTABLE:
             value = _read(os.path.join(hierarchy["Directory"], name))
@@ -388,7 +390,7 @@ def manual_steps(
         add("# 1. cgroup v1: a directory per hierarchy the container is in, the limit values in force in its")
         add("#    cgroups (read from their files), then this shell joins them")
         add(
-            "#    (cgcreate -g memory,pids,cpu:$CG; cgset -r memory.limit_in_bytes=… $CG; cgclassify -g …:$CG $$)"
+            "#    (cgcreate -g memory,pids,cpu:$CG; cgset -r memory.limit_in_bytes=… $CG; cgclassify -g …:$CG $$)"  # noqa: E501
         )
         for hierarchy in cg["Hierarchies"]:
             directory = hierarchy["Directory"]
@@ -443,20 +445,20 @@ def manual_steps(
     fork = " --fork" if "pid" in new_ns else ""
     add("# 3. capabilities (capsh): the bounding set drops what the container may not have; the few the")
     add(
-        f"#    set-up below still needs ({', '.join(c.lower() for c in keep) or 'none'}) stay inheritable until the last step"
+        f"#    set-up below still needs ({', '.join(c.lower() for c in keep) or 'none'}) stay inheritable until the last step"  # noqa: E501
     )
     add(f"# 4. namespaces (unshare): new {' '.join(new_ns)}; the rest runs inside them"
         + (", as pid 1 of the new pid namespace" if fork else ""))  # fmt: skip
     inh = f"--inh={','.join(c.lower() for c in keep)} " if keep else ""
     add(f"exec capsh {inh}--drop={','.join(drop)} --shell=/bin/sh -- \\")
     add(
-        f"  -c 'exec unshare {flags}{fork} --propagation private {busybox} sh -es -- \"$@\"' init \"$@\" <<'INIT'"
+        f"  -c 'exec unshare {flags}{fork} --propagation private {busybox} sh -es -- \"$@\"' init \"$@\" <<'INIT'"  # noqa: E501
     )
     # inside
     add("# 5. the rootfs: the overlay jocker's shim mounted (lowerdir = the image's layers)")
     lower = ":".join(root.get("Lowerdir") or [])
     add(
-        f'mount -t overlay overlay -o lowerdir={q(lower)},upperdir="$ROOT/upper",workdir="$ROOT/work" "$ROOT/rootfs"'
+        f'mount -t overlay overlay -o lowerdir={q(lower)},upperdir="$ROOT/upper",workdir="$ROOT/work" "$ROOT/rootfs"'  # noqa: E501
     )
     add('R="$ROOT/rootfs"')
     if "uts" in new_ns and spec.get("hostname"):
@@ -502,7 +504,7 @@ def manual_steps(
             add(make)
             options = _mount_options(m, readonly=False)
             add(
-                f"mount -t {m['fstype']} {'-o ' + q(options) + ' ' if options else ''}{q(m['source'])} {target}"
+                f"mount -t {m['fstype']} {'-o ' + q(options) + ' ' if options else ''}{q(m['source'])} {target}"  # noqa: E501
             )
             if readonly:
                 remounts.append(f"mount -o remount,ro {target}")
@@ -526,20 +528,20 @@ def manual_steps(
         flag = _ULIMIT_FLAGS.get(rlimit.get("type", ""))
         if flag:
             add(
-                f"ulimit -H {flag} {int(rlimit.get('hard', 0))}; ulimit -S {flag} {int(rlimit.get('soft', 0))}"
+                f"ulimit -H {flag} {int(rlimit.get('hard', 0))}; ulimit -S {flag} {int(rlimit.get('soft', 0))}"  # noqa: E501
             )
     add(f"cd {q(process.get('cwd') or '/')}")
     user = process.get("user") or {}
     if user.get("uid") or user.get("gid"):
         add(
-            f"# the container runs as uid {user.get('uid', 0)} gid {user.get('gid', 0)}; busybox setpriv cannot"
+            f"# the container runs as uid {user.get('uid', 0)} gid {user.get('gid', 0)}; busybox setpriv cannot"  # noqa: E501
         )
         add("# change ids: use util-linux setpriv --reuid/--regid/--init-groups for that (not done here)")
     if linux.get("seccomp"):
-        add(f"# seccomp: jocker also loads a BPF filter ({report['Bundle']['Seccomp']['Rules']} rules, default "
-            f"{report['Bundle']['Seccomp']['DefaultAction']}); no shell tool loads one, so this copy runs without it")  # fmt: skip
+        add(f"# seccomp: jocker also loads a BPF filter ({report['Bundle']['Seccomp']['Rules']} rules, default "  # noqa: E501
+            f"{report['Bundle']['Seccomp']['DefaultAction']}); no shell tool loads one, so this copy runs without it")  # fmt: skip  # noqa: E501
     add(
-        "# 8. exec the command: clear the inheritable set-up capabilities (the bounding set is the container's),"
+        "# 8. exec the command: clear the inheritable set-up capabilities (the bounding set is the container's),"  # noqa: E501
     )
     add("#    then the container's environment only")
     command = resolve_command(report["Pid"], process.get("args") or [], process.get("env") or [])
@@ -573,7 +575,7 @@ def _device_nodes(found: list[dict[str, Any]], add: Any) -> None:
             add(f"ln -sf {q(device['Target'])} {path}")
         else:
             add(
-                f"[ -e {path} ] || mknod -m {device['Mode']} {path} {device['Type']} {device['Major']} {device['Minor']}"
+                f"[ -e {path} ] || mknod -m {device['Mode']} {path} {device['Type']} {device['Major']} {device['Minor']}"  # noqa: E501
             )
             if device["Uid"] or device["Gid"]:
                 add(f"chown {device['Uid']}:{device['Gid']} {path}")
@@ -595,7 +597,7 @@ def resolve_command(pid: int, args: list[str], env: list[str]) -> list[str]:
 
 
 _ULIMIT_FLAGS = {"RLIMIT_NOFILE": "-n", "RLIMIT_NPROC": "-u", "RLIMIT_CORE": "-c", "RLIMIT_STACK": "-s",
-                 "RLIMIT_FSIZE": "-f", "RLIMIT_DATA": "-d", "RLIMIT_MEMLOCK": "-l", "RLIMIT_AS": "-v"}  # fmt: skip
+                 "RLIMIT_FSIZE": "-f", "RLIMIT_DATA": "-d", "RLIMIT_MEMLOCK": "-l", "RLIMIT_AS": "-v"}  # fmt: skip  # noqa: E501
 
 
 def _target_kind(pid: int, target: str) -> str:

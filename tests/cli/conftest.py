@@ -14,11 +14,16 @@ from tests.conftest import REPO
 JOCKER = [sys.executable, "-m", "jocker_cli"]
 
 
-def jocker(daemon, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def jocker(
+    daemon, *args: str, input: bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([*JOCKER, *args], env=daemon.env, cwd=REPO, input=input, capture_output=True,
                             timeout=timeout)  # fmt: skip
     return subprocess.CompletedProcess(
-        result.args, result.returncode, result.stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace")
+        result.args,
+        result.returncode,
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
     )
 
 
@@ -42,7 +47,9 @@ def same_as_docker(
             return ours.stdout
         if attempt < attempts - 1:
             time.sleep(0.3)
-    assert (ours.returncode, mine) == (theirs.returncode, reference), f"stderr: {ours.stderr!r} / {theirs.stderr!r}"
+    assert (ours.returncode, mine) == (theirs.returncode, reference), (
+        f"stderr: {ours.stderr!r} / {theirs.stderr!r}"
+    )
     return ours.stdout
 
 

@@ -44,7 +44,9 @@ def test_run_it_resize_exit_code(d):
 
 def test_exec_it(d):
     d.docker_ok("run", "-d", "--name", "tty-host", "busybox", "sleep", "1000")
-    term = Terminal({**d.env, "PYTHONPATH": os.getcwd()}, jocker_argv("exec", "-it", "tty-host", "sh"), rows=25, cols=90)
+    term = Terminal(
+        {**d.env, "PYTHONPATH": os.getcwd()}, jocker_argv("exec", "-it", "tty-host", "sh"), rows=25, cols=90
+    )
     term.expect(b"# ")
     term.type(b"stty size; tty\r")
     term.expect(b"25 90")

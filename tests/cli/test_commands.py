@@ -21,7 +21,9 @@ def test_version_and_info_server_sections(d):
     assert ours.split("\nServer:", 1)[1] == theirs.split("\nServer:", 1)[1]
     assert re.search(r"^ API version:\s+1\.51$", ours, re.M)
     same_as_docker(d, "info", normalize=lambda s: s.split("\nServer:", 1)[-1])
-    assert jocker_ok(d, "info", "--format", "{{.OSType}} {{json .Swarm.LocalNodeState}}") == 'linux "inactive"\n'
+    assert (
+        jocker_ok(d, "info", "--format", "{{.OSType}} {{json .Swarm.LocalNodeState}}") == 'linux "inactive"\n'
+    )
 
 
 def test_images_history_inspect_tag_rmi(d):
@@ -51,7 +53,9 @@ def test_run_exit_codes_and_streams(d):
     assert jocker_ok(d, "rm", "oe7") == "oe7\n"
     result = jocker(d, "run", "--rm", "busybox", "/nosuchcmd")
     assert result.returncode == 127 and result.stderr.startswith("jocker: Error response from daemon: ")
-    result = jocker(d, "run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done-after-eof", input=b"line-a\n")
+    result = jocker(
+        d, "run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done-after-eof", input=b"line-a\n"
+    )
     assert (result.returncode, result.stdout) == (0, "line-a\ndone-after-eof\n")
     same_as_docker(d, "run", "--rm", "nosuch/image:v1", "true", stderr=True,
                    normalize=lambda s: re.sub(r"Get .*|dial .*", "", s))  # fmt: skip
@@ -71,7 +75,9 @@ def test_run_builds_the_same_container_as_docker(d):
     for key in ("Config", "HostConfig", "Path", "Args"):
         mine = json.dumps(ours[key]).replace("rich-j", "X")
         assert mine == json.dumps(theirs[key]).replace("rich-d", "X"), key
-    same_as_docker(d, "inspect", "-f", "{{.State.Status}} {{.HostConfig.Memory}} {{.Config.Labels}}", "rich-j")
+    same_as_docker(
+        d, "inspect", "-f", "{{.State.Status}} {{.HostConfig.Memory}} {{.Config.Labels}}", "rich-j"
+    )
     jocker_ok(d, "rm", "-f", "rich-j", "rich-d")
 
 
@@ -84,7 +90,9 @@ def test_lifecycle_and_tables(d):
     same_as_docker(d, "ps", "-a", "--no-trunc", normalize=_times)
     same_as_docker(d, "ps", "-s", normalize=_times)
     same_as_docker(d, "ps", "-q", "--filter", "label=jtr=1")
-    same_as_docker(d, "ps", "-n", "1", "--format", "{{.ID}} {{.Names}} {{.Image}} {{.Command}} {{.Label \"jtr\"}}")
+    same_as_docker(
+        d, "ps", "-n", "1", "--format", '{{.ID}} {{.Names}} {{.Image}} {{.Command}} {{.Label "jtr"}}'
+    )
     same_as_docker(d, "ps", "--format", "json", normalize=_times)
     same_as_docker(d, "ps", "--format", "table {{.Names}}\t{{.State}}\t{{.Networks}}")
     same_as_docker(d, "inspect", "life", normalize=_times)
@@ -93,7 +101,9 @@ def test_lifecycle_and_tables(d):
     same_as_docker(d, "stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.NetIO}}", "life")
     out = jocker(d, "exec", "life", "sh", "-c", "echo in-exec; echo e >&2; exit 4")
     assert (out.returncode, out.stdout, out.stderr) == (4, "in-exec\n", "e\n")
-    same_as_docker(d, "exec", "-e", "X=1", "-u", "65534", "-w", "/tmp", "life", "sh", "-c", "echo $X $(id -u) $PWD")
+    same_as_docker(
+        d, "exec", "-e", "X=1", "-u", "65534", "-w", "/tmp", "life", "sh", "-c", "echo $X $(id -u) $PWD"
+    )
     assert jocker(d, "exec", "-d", "life", "touch", "/tmp/detached").returncode == 0
     wait_for(lambda: jocker(d, "exec", "life", "test", "-e", "/tmp/detached").returncode == 0, timeout=10)
     assert jocker_ok(d, "pause", "life") == "life\n"
@@ -114,7 +124,9 @@ def test_lifecycle_and_tables(d):
 
 
 def test_create_start_attach_and_prune(d):
-    cid = jocker_ok(d, "create", "--name", "made", "-l", "prune=1", "busybox", "sh", "-c", "echo made-out; exit 6")
+    cid = jocker_ok(
+        d, "create", "--name", "made", "-l", "prune=1", "busybox", "sh", "-c", "echo made-out; exit 6"
+    )
     assert re.fullmatch(r"[0-9a-f]{64}\n", cid)
     same_as_docker(d, "ps", "-a", "--filter", "name=made", normalize=_times)
     result = jocker(d, "start", "-a", "made")
@@ -139,7 +151,9 @@ def test_save_load_import(d, tmp_path):
     rootfs.write_bytes(archive.read_bytes())
     out = jocker_ok(d, "import", "-c", 'CMD ["sh"]', str(rootfs), "jtr/imported:v1")
     assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", out)
-    assert jocker_ok(d, "images", "--format", "{{.Repository}}:{{.Tag}}", "jtr/imported") == "jtr/imported:v1\n"
+    assert (
+        jocker_ok(d, "images", "--format", "{{.Repository}}:{{.Tag}}", "jtr/imported") == "jtr/imported:v1\n"
+    )
     jocker_ok(d, "rmi", "jtr/imported:v1")
 
 

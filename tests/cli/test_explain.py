@@ -36,7 +36,9 @@ def test_explain_reports_the_kernel_view(d):
             assert Path(files[name]["File"]).read_text().strip() == value  # the real file
         assert report["Rootfs"]["Type"] == "overlay" and report["Rootfs"]["Lowerdir"]
         text = jocker_ok(d, "explain", "ex1")
-        assert f"/proc/{pid}/ns" in text and "memory.limit_in_bytes = 67108864" in text.replace("memory.max", "x")
+        assert f"/proc/{pid}/ns" in text and "memory.limit_in_bytes = 67108864" in text.replace(
+            "memory.max", "x"
+        )
         assert "pivot_root . ." in text and "unshare " in text
     finally:
         jocker_ok(d, "rm", "-f", "ex1")
@@ -53,10 +55,12 @@ def test_manual_steps_build_an_equivalent_container(d, tmp_path):
     try:
         script.write_text(jocker_ok(d, "explain", "--steps", "ex2"))
         pid = int(jocker_ok(d, "inspect", "-f", "{{.State.Pid}}", "ex2"))
-        bounding = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("CapBnd"))
+        bounding = next(
+            line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("CapBnd")
+        )
         probe = ("echo host=$(hostname) pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; "
                  "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; "
-                 "grep -E 'CapBnd|CapEff|CapInh' /proc/self/status; readlink /proc/1/ns/net; ls /.pivot 2>&1 | head -1")  # fmt: skip
+                 "grep -E 'CapBnd|CapEff|CapInh' /proc/self/status; readlink /proc/1/ns/net; ls /.pivot 2>&1 | head -1")  # fmt: skip  # noqa: E501
         # a throwaway network namespace around it all; the script makes its own namespaces inside
         result = subprocess.run(
             ["unshare", "--net", "--", "sh", str(script), "/bin/sh", "-c", probe],

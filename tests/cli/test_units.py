@@ -42,13 +42,17 @@ def test_bytes_size_and_durations():
 
 
 def test_templates():
-    data = {"State": {"Status": "running", "Pid": 7}, "Config": {"Labels": {"b": "2", "a": "<1>"}}, "L": ["x", "y"]}
+    data = {
+        "State": {"Status": "running", "Pid": 7},
+        "Config": {"Labels": {"b": "2", "a": "<1>"}},
+        "L": ["x", "y"],
+    }
     assert Template("{{.State.Status}} {{.State.Pid}}").execute(data) == "running 7"
     assert Template("{{json .Config}}").execute(data) == '{"Labels":{"b":"2","a":"\\u003c1\\u003e"}}'
     assert Template("{{.Config.Labels}} {{.Nope}}").execute(data) == "map[a:<1> b:2] <no value>"
-    assert Template("{{range .L}}[{{.}}]{{end}} {{join .L \",\"}} {{len .L}}").execute(data) == "[x][y] x,y 2"
+    assert Template('{{range .L}}[{{.}}]{{end}} {{join .L ","}} {{len .L}}').execute(data) == "[x][y] x,y 2"
     assert Template('{{if eq .State.Status "running"}}up{{else}}down{{end}}').execute(data) == "up"
-    assert Template("{{index .Config.Labels \"b\" | printf \"%s!\"}}").execute(data) == "2!"
+    assert Template('{{index .Config.Labels "b" | printf "%s!"}}').execute(data) == "2!"
 
 
 def test_indent_json_keeps_tokens_and_escapes_html():
@@ -70,10 +74,7 @@ def test_create_body_is_the_docker_cli_one():
     from jocker_cli import runopts
     from jocker_cli.commands import run
 
-    argv = ("-d --name jtr-rich -e A=1 -e B=two -w /tmp -u 0:0 --entrypoint /bin/sh -v jtr-data:/data "
-            "-v /tmp/trace/bctx:/ctx:ro --mount type=tmpfs,destination=/scratch -l jtr=1 -l role=test "
-            "--restart on-failure:2 --hostname jtrhost --network bridge --add-host foo:127.0.0.2 --memory 64m "
-            "--cpus 0.5 --cap-add NET_ADMIN --privileged=false --init busybox -c").split() + ["sleep 300"]  # fmt: skip
+    argv = ["-d", "--name", "jtr-rich", "-e", "A=1", "-e", "B=two", "-w", "/tmp", "-u", "0:0", "--entrypoint", "/bin/sh", "-v", "jtr-data:/data", "-v", "/tmp/trace/bctx:/ctx:ro", "--mount", "type=tmpfs,destination=/scratch", "-l", "jtr=1", "-l", "role=test", "--restart", "on-failure:2", "--hostname", "jtrhost", "--network", "bridge", "--add-host", "foo:127.0.0.2", "--memory", "64m", "--cpus", "0.5", "--cap-add", "NET_ADMIN", "--privileged=false", "--init", "busybox", "-c"] + ["sleep 300"]  # fmt: skip  # noqa: E501, RUF005
     args = CommandParser("run", "", run).parse(argv)
     image, *command = args.positionals
     body = runopts.create_body(args, image, command, console=(0, 0))
@@ -124,4 +125,6 @@ def test_stream_error_is_the_message():
     from jocker_cli.client import CliError
 
     with pytest.raises(CliError, match="manifest unknown"):
-        display([{"errorDetail": {"message": "manifest unknown"}, "error": "manifest unknown"}], io.StringIO())
+        display(
+            [{"errorDetail": {"message": "manifest unknown"}, "error": "manifest unknown"}], io.StringIO()
+        )
