@@ -513,9 +513,7 @@ async def _fetch_layers(
         parent = chain
     hold_key = f"pull-{target.digest.partition(':')[2]}"
     items = [target.digest, image_id, *(la.descriptor.digest for la in layers), *(la.chain for la in layers)]
-    with store.lease() as lease:
-        for item in items:
-            lease.add(item)
+    async with _leased(store, items) as lease:
         await asyncio.to_thread(store.hold, hold_key, items)
         try:
             await asyncio.to_thread(_put_small, store, lease, config_bytes, image_id)
@@ -524,12 +522,30 @@ async def _fetch_layers(
                 layer.have_blob = await asyncio.to_thread(store.content.has, layer.descriptor.digest)
                 layer.have_layer = await asyncio.to_thread(store.layers.get, layer.chain) is not None
             await _transfer(store, downloads, repo, layers, emit)
-            with store.lock:
-                previous = store.index.get(str(names[0]))
+            previous = await asyncio.to_thread(_image_named, store, names[0])
             await asyncio.to_thread(store.commit_image, target, image_id, names, lease)
         finally:
             await asyncio.to_thread(store.release, hold_key)
-    return previous is not None and previous.image_id == image_id
+    return previous == image_id
+
+
+@contextlib.asynccontextmanager
+async def _leased(store: ImageStore, items: list[str]) -> AsyncIterator[Lease]:
+    """A store lease on `items`, taken and given back in threads: the store's lock may be held by
+    a garbage collection for a while, and the event loop must not wait for it."""
+    manager = store.lease()
+    lease = await asyncio.to_thread(manager.__enter__)
+    try:
+        await asyncio.to_thread(lambda: [lease.add(item) for item in items])
+        yield lease
+    finally:
+        await asyncio.to_thread(manager.__exit__, None, None, None)
+
+
+def _image_named(store: ImageStore, ref: Reference) -> str | None:
+    with store.lock:
+        record = store.index.get(str(ref))
+    return record.image_id if record is not None else None
 
 
 def _put_small(store: ImageStore, lease: Lease, data: bytes, digest: str) -> None:

@@ -711,7 +711,9 @@ class Repository:
             except TransportError:
                 raise
             except RegistryError as e:
-                raise RegistryError(f'{_go_method(method)} "{url}": {e}', e.codes) from None
+                # Go's url.Error around the token fetch: worded with the request, and no longer
+                # a registry errcode (a pull does not turn it into "manifest for ... not found").
+                raise RegistryError(f'{_go_method(method)} "{url}": {e}') from None
             try:
                 resp = await session.request(
                     method,

@@ -37,6 +37,14 @@ def login(daemon, host: str, password: str, user: str = USER):
     return daemon.docker("login", "-u", user, "--password-stdin", host, input=password.encode())
 
 
+def write_cli_auth(daemon, host: str, password: str) -> None:
+    """What `docker login` would have saved, had the registry accepted these credentials."""
+    config = daemon.root / "cli" / "config.json"
+    config.parent.mkdir(exist_ok=True)
+    auth = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    config.write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+
+
 def cli_config(daemon) -> dict:
     return json.loads((daemon.root / "cli" / "config.json").read_text())
 
@@ -110,6 +118,15 @@ def test_bearer_token_auth(auth_jockerd, token_proxy, open_registry):
     assert result.returncode == 1
     assert result.stderr.endswith(
         f'Error response from daemon: Get "http://{host}/v2/": unauthorized: incorrect username or password\n'
+    )
+
+    # wrong credentials stored in the CLI's config: the token service refuses them on the pull
+    write_cli_auth(daemon, host, WRONG)
+    result = daemon.docker("pull", ref)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f'Error response from daemon: Get "http://{host}/v2/busybox/manifests/latest": '
+        "unauthorized: incorrect username or password\n"
     )
 
     result = login(daemon, host, PASSWORD)
