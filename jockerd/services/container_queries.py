@@ -175,7 +175,7 @@ class ContainerQueries:
 
     async def _summary(self, container: Container, *, size: bool) -> dict[str, Any]:
         record = container.record
-        command = " ".join([record.path, *record.args]) if record.args else record.path
+        command = ps_command(record.path, record.args)
         out: dict[str, Any] = {
             "Id": record.id,
             "Names": [record.name],
@@ -299,3 +299,10 @@ def dir_size(path: Path) -> int:
                 seen.add((st.st_dev, st.st_ino))
                 total += st.st_size
     return total
+
+
+def ps_command(path: str, args: list[str]) -> str:
+    """ps's Command as dockerd builds it: arguments holding a space are put in single quotes."""
+    if not args:
+        return path
+    return path + " " + " ".join(f"'{arg}'" if " " in arg else arg for arg in args)

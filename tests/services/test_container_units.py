@@ -141,3 +141,13 @@ def test_restart_on_boot(policy, started, manually_stopped, exit_code, expected)
     record.state.exit_code = exit_code
     record.state.status = "exited"
     assert restart_on_boot(record) is expected
+
+
+def test_ps_command_quotes_like_dockerd():
+    from jockerd.services.container_queries import ps_command
+
+    assert ps_command("sleep", ["300"]) == "sleep 300"
+    assert ps_command("true", []) == "true"
+    # trace 03: "sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done'"
+    script = "for i in 1 2 3; do echo line$i; sleep 0.3; done"
+    assert ps_command("sh", ["-c", script]) == f"sh -c '{script}'"
