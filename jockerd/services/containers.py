@@ -50,6 +50,7 @@ from jockerd.services.container_commit import CommitAndChanges
 from jockerd.services.container_config import (
     arch,
     check_network_mode,
+    check_platform_signal,
     console_size,
     host_config_defaults,
     inspect_config,
@@ -587,6 +588,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
     async def kill(self, ref: str, signal: str | None) -> None:
         container = self.get(ref)
         number = parse_signal(signal)
+        check_platform_signal(number, ref)
         async with container.lock:
             if not container.state.is_running() or container.state is DockerState.RESTARTING:
                 raise ConflictError(f"Cannot kill container: {ref}: Container {container.id} is not running")

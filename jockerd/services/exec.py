@@ -130,8 +130,18 @@ class ExecService:
         runtime = self.containers.runtimes.get(record.runtime)
         try:
             process = await asyncio.to_thread(self._process, session)
-        except (OSError, ValueError) as e:
-            raise InvalidParameterError(str(e)) from None
+        except (JockerError, OSError, ValueError) as e:
+            # dockerd's exec of an unknown user: the message in the stream, exit code 126
+            session.exit_code = 126
+            session.done.set()
+            if client is None:
+                raise InvalidParameterError(str(e)) from None
+            tty_stream = bool(session.config.get("Tty")) or tty
+            text = (str(e) + ("\r\n" if tty_stream else "\n")).encode()
+            with contextlib.suppress(ConnectionError, OSError):
+                await client.write(text if tty_stream else attaching.frame(1, text))
+                await client.close()
+            return
         config = session.config
         attached = client is not None
         stdin = bool(config.get("AttachStdin")) and attached

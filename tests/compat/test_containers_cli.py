@@ -523,3 +523,14 @@ def test_oom_killed(d):
     assert result.returncode == 137
     assert d.docker_ok("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oomy") == "true 137\n"
     d.docker_ok("rm", "oomy")
+
+
+def test_exec_unknown_user_and_odd_signals(d):
+    d.docker_ok("run", "-d", "--name", "odd", "busybox", "sleep", "1000")
+    result = d.docker("exec", "-u", "nosuch", "odd", "id")
+    assert result.returncode == 126
+    assert "unable to find user nosuch: no matching entries in passwd file" in result.stdout + result.stderr
+    result = d.docker("kill", "-s", "99", "odd")
+    assert result.returncode == 1
+    assert "Cannot kill container: odd: The linux daemon does not support signal 99" in result.stderr
+    d.docker_ok("rm", "-f", "odd")
