@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from jockerd.runtime.linux.syscalls import Syscalls
     from jockerd.runtime.sync import Channel
 
+# runc 1.1 puts this before the errors of the container process's own set-up.
+START_FAILED = "unable to start container process: "
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -359,7 +361,9 @@ def working_directory(ctx: ProcessContext) -> None:
     try:
         ctx.sys.chdir(cwd)
     except OSError as e:
-        raise ContainerError(f"chdir to cwd ({cwd!r}) set in config.json failed: {e.strerror}") from None
+        raise ContainerError(
+            f'{START_FAILED}chdir to cwd ("{cwd}") set in config.json failed: {_go_error(e)}'
+        ) from None
     try:
         resolved = ctx.sys.getcwd()
     except FileNotFoundError:  # glibc: the kernel said "(unreachable)/..."
@@ -374,11 +378,16 @@ def resolve_executable(ctx: ProcessContext) -> None:
 
 
 def lookup_executable(process: dict, sys: Syscalls) -> str:
+    """runc's wording, which dockerd passes on and the docker CLI maps to exit codes 127/126."""
     program = process["args"][0]
     if "/" in program:
-        if sys.access(program, os.X_OK):
-            return program
-        raise ContainerError(f"exec: {program!r}: no such file or directory or not executable")
+        try:
+            mode = sys.stat(program).st_mode
+        except OSError as e:
+            raise ContainerError(f'{START_FAILED}exec: "{program}": stat {program}: {_go_error(e)}') from None
+        if stat.S_ISDIR(mode) or not sys.access(program, os.X_OK):
+            raise ContainerError(f'{START_FAILED}exec: "{program}": permission denied')
+        return program
     path = DEFAULT_PATH
     for entry in process.get("env") or ():
         if entry.startswith("PATH="):
@@ -391,7 +400,7 @@ def lookup_executable(process: dict, sys: Syscalls) -> str:
                     return candidate
             except OSError:
                 continue
-    raise ContainerError(f'exec: "{program}": executable file not found in $PATH')
+    raise ContainerError(f'{START_FAILED}exec: "{program}": executable file not found in $PATH')
 
 
 def report_ready(ctx: ProcessContext) -> None:
@@ -472,7 +481,30 @@ def seccomp_last(ctx: ProcessContext) -> None:
 
 
 def exec_program(ctx: ProcessContext) -> None:
-    ctx.sys.execve(ctx.executable, ctx.process["args"], ctx.process.get("env") or [])
+    env = list(ctx.process.get("env") or [])
+    if not any(entry.startswith("HOME=") for entry in env):
+        # runc sets HOME from the container's passwd when the spec leaves it out (dockerd does)
+        env.append("HOME=" + _home_of((ctx.process.get("user") or {}).get("uid", 0), ctx.sys))
+    ctx.sys.execve(ctx.executable, ctx.process["args"], env)
+
+
+def _home_of(uid: int, sys: Syscalls) -> str:
+    """The home directory of `uid` in the container's /etc/passwd, else "/" (runc's default)."""
+    try:
+        text = sys.read_file("/etc/passwd")
+    except OSError:
+        return "/"
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 7 and fields[2] == str(uid):
+            return fields[5] or "/"
+    return "/"
+
+
+def _go_error(e: OSError) -> str:
+    """An errno's text as Go prints it ("no such file or directory")."""
+    text = e.strerror or str(e)
+    return text[:1].lower() + text[1:]
 
 
 INIT_STEPS = (

@@ -448,9 +448,12 @@ def mask_paths(paths: list[str] | None, sys: Syscalls) -> None:
 
 
 def readonly_paths(paths: list[str] | None, sys: Syscalls) -> None:
+    """Bind each path on itself read-only, keeping its nosuid/nodev/noexec (a bind remount
+    resets the flags it is not given; runc keeps them too)."""
+    keep = C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC  # == ST_NOSUID, ST_NODEV, ST_NOEXEC
     for path in paths or ():
         try:
             sys.mount(path, path, None, C.MS_BIND | C.MS_REC, None)
         except FileNotFoundError:
             continue
-        remount(path, C.MS_BIND | C.MS_RDONLY, sys)
+        remount(path, C.MS_BIND | C.MS_RDONLY | (sys.statvfs_flags(path) & keep), sys)

@@ -534,3 +534,18 @@ def test_exec_unknown_user_and_odd_signals(d):
     assert result.returncode == 1
     assert "Cannot kill container: odd: The linux daemon does not support signal 99" in result.stderr
     d.docker_ok("rm", "-f", "odd")
+
+
+def test_start_failures_and_home_as_runc_reports_them(d):
+    """The runtime's words are runc's (dockerd passes them on; the CLI maps 126/127 from them)."""
+    result = d.docker("run", "--rm", "busybox", "/etc")
+    assert result.returncode == 126
+    assert 'unable to start container process: exec: "/etc": permission denied' in result.stderr
+    result = d.docker("run", "--rm", "busybox", "/nosuch")
+    assert result.returncode == 127
+    assert 'exec: "/nosuch": stat /nosuch: no such file or directory' in result.stderr
+    homes = [d.docker_ok("run", "--rm", *user, "busybox", "sh", "-c", "echo $HOME").strip()
+             for user in ([], ["-u", "65534"], ["-u", "4242"], ["-e", "HOME=/x"])]  # fmt: skip
+    assert homes == ["/root", "/home", "/", "/x"]
+    mounts = d.docker_ok("run", "--rm", "busybox", "grep", " /proc/sys ", "/proc/mounts")
+    assert mounts.split()[3].startswith("ro,nosuid,nodev,noexec")

@@ -129,7 +129,8 @@ def test_first_and_last_calls(recorded) -> None:
     assert sys.calls[1] == ("cloexec_fds_from", 3)
     assert sys.calls[2] == ("join_session_keyring", "_ses.c1")
     assert names[-1] == "execve"
-    assert sys.calls[-1] == ("execve", "/bin/sh", ["sh", "-c", "true"], ctx.process["env"])
+    # runc's rule: HOME from the container's passwd when the spec's env has none ("/" here)
+    assert sys.calls[-1] == ("execve", "/bin/sh", ["sh", "-c", "true"], [*ctx.process["env"], "HOME=/"])
     assert names[-2] == "restore_signals"
 
 
