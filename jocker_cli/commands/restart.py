@@ -1,23 +1,13 @@
-"""`jocker restart`: POST /containers/{id}/restart."""
+"""`jocker restart`: POST /containers/{id}/restart (docker restart takes docker stop's flags)."""
 
 from __future__ import annotations
+
+from jocker_cli.commands.stop import add_arguments
 
 USAGE = "[OPTIONS] CONTAINER [CONTAINER...]"
 ARGS = (1, None)
 
-
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "-s", "--signal", default="", metavar="string", help="Signal to send to the container"
-    )
-    parser.add_argument(
-        "-t",
-        "--timeout",
-        type=int,
-        default=None,
-        metavar="int",
-        help="Seconds to wait before killing the container",
-    )
+__all__ = ["ARGS", "USAGE", "add_arguments", "run"]
 
 
 def run(args, client) -> int:

@@ -610,13 +610,20 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             with contextlib.suppress(JockerError):
                 await runtime.resume(container.id)
 
+    @staticmethod
+    def _cancel_restart(container: Container) -> bool:
+        """Call off a pending policy restart (the container is then simply exited)."""
+        if container.restart_task is None:
+            return False
+        container.restart_task.cancel()
+        container.restart_task = None
+        container.record.state.status = DockerState.EXITED
+        return True
+
     async def stop(self, ref: str, timeout: int | None, signal: str | None = None) -> None:
         container = self.get(ref)
         async with container.lock:
-            if container.restart_task is not None:
-                container.restart_task.cancel()
-                container.restart_task = None
-                container.record.state.status = DockerState.EXITED
+            if self._cancel_restart(container):
                 container.record.state.manually_stopped = True
                 self._save(container)
                 return
@@ -665,10 +672,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
     async def restart(self, ref: str, timeout: int | None, signal: str | None = None) -> None:
         container = self.get(ref)
         async with container.lock:
-            if container.restart_task is not None:
-                container.restart_task.cancel()
-                container.restart_task = None
-                container.record.state.status = DockerState.EXITED
+            self._cancel_restart(container)
             if container.state.is_running():
                 auto_remove = container.record.host_config.get("AutoRemove")
                 container.record.host_config["AutoRemove"] = False  # a restart must not remove it
@@ -729,10 +733,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         async with container.lock:
             if container.removed:
                 raise ConflictError(f"removal of container {container.id} is already in progress")
-            if container.restart_task is not None:
-                container.restart_task.cancel()
-                container.restart_task = None
-                container.record.state.status = DockerState.EXITED
+            self._cancel_restart(container)
             if container.state.is_running():
                 if not force:
                     verb = "paused" if container.state is DockerState.PAUSED else "running"

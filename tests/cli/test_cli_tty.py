@@ -4,9 +4,7 @@ raw mode, the console size at create, resize after start and on SIGWINCH, the ex
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 
 import pytest
 
@@ -26,17 +24,7 @@ def test_run_it_resize_exit_code(d):
     term.expect(b"typed-42")
     term.type(b"stty size\r")
     term.expect(b"30 100")
-    term.resize(40, 120)
-    os.kill(term.pid, signal.SIGWINCH)
-    deadline = time.monotonic() + 10
-    while True:
-        term.type(b"stty size\r")
-        try:
-            term.expect(b"40 120", timeout=1)
-            break
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
+    term.resize_and_expect(40, 120)
     term.type(b"exit 3\r")
     assert term.wait() == 3
     assert d.docker_ok("ps", "-aq") == ""

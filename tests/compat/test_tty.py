@@ -56,6 +56,21 @@ class Terminal:
     def type(self, text: bytes) -> None:
         os.write(self.fd, text)
 
+    def resize_and_expect(self, rows: int, cols: int, timeout: float = 10) -> None:
+        """Resize the terminal, signal the CLI, and ask `stty size` until the container sees it:
+        the resize travels asynchronously (kill WINCH plus a resize request)."""
+        self.resize(rows, cols)
+        os.kill(self.pid, signal.SIGWINCH)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.type(b"stty size\r")
+            try:
+                self.expect(f"{rows} {cols}".encode(), timeout=1)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
     def wait(self, timeout: float = 20) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -86,17 +101,7 @@ def test_run_it_prompt_commands_resize_exit_code(d):
     term.expect(b"typed-42")
     term.type(b"stty size\r")
     term.expect(b"30 100")
-    term.resize(40, 120)
-    os.kill(term.pid, signal.SIGWINCH)
-    deadline = time.monotonic() + 10
-    while True:  # the resize travels asynchronously (kill WINCH + resize): ask until it shows
-        term.type(b"stty size\r")
-        try:
-            term.expect(b"40 120", timeout=1)
-            break
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
+    term.resize_and_expect(40, 120)
     term.type(b"exit 3\r")
     assert term.wait() == 3
     assert d.docker_ok("ps", "-aq") == ""
