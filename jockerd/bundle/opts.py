@@ -330,6 +330,13 @@ def validate_sysctl(name: str, spec: Spec) -> None:
     raise InvalidParameterError(f'sysctl "{name}" is not in a separate kernel namespace')
 
 
+NONE_NETWORK_SYSCTLS = {
+    "net.ipv6.conf.all.disable_ipv6": "1",
+    "net.ipv6.conf.default.disable_ipv6": "1",
+    "net.ipv6.conf.lo.disable_ipv6": "1",
+}
+
+
 def with_sysctls(spec: Spec, host: HostConfig, *, default_net_sysctls: bool = True) -> Spec:
     """HostConfig.Sysctls (checked against the namespaces) over dockerd's network defaults.
 
@@ -338,6 +345,9 @@ def with_sysctls(spec: Spec, host: HostConfig, *, default_net_sysctls: bool = Tr
     sysctls: dict[str, str] = {}
     if default_net_sysctls and has_own_namespace(spec, "network"):
         sysctls.update(DEFAULT_NET_SYSCTLS)
+        if (host.get("NetworkMode") or "") == "none":
+            # dockerd's "none" sandbox has IPv6 off (all, default and lo read 1 inside)
+            sysctls.update(NONE_NETWORK_SYSCTLS)
     for name, value in (host.get("Sysctls") or {}).items():
         validate_sysctl(name, spec)
         sysctls[name] = str(value)

@@ -110,6 +110,29 @@ def validate_host_config(host: dict[str, Any]) -> list[str]:
     return warnings
 
 
+BLKIO_WEIGHT_FILES = ("/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/blkio/blkio.bfq.weight")
+
+
+def discard_unsupported_resources(host: dict[str, Any], blkio_weight_files=BLKIO_WEIGHT_FILES) -> list[str]:
+    """dockerd's verifyPlatformContainerResources for what this kernel lacks: the value is
+    dropped and the create answers a warning (the CLI prints it). Only block I/O weights are
+    missing on the kernels seen here (no CFQ/BFQ scheduler on virtual disks)."""
+    warnings = []
+    supported = any(os.path.exists(path) for path in blkio_weight_files)
+    if host.get("BlkioWeight") and not supported:
+        warnings.append(
+            "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."
+        )
+        host["BlkioWeight"] = 0
+    if host.get("BlkioWeightDevice") and not supported:
+        warnings.append(
+            "Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
+            "Weight-device discarded."
+        )
+        host["BlkioWeightDevice"] = []
+    return warnings
+
+
 def check_network_mode(host: dict[str, Any]) -> None:
     """dockerd accepts any network name at create and fails the start when it does not exist."""
     mode = host.get("NetworkMode") or "default"

@@ -52,6 +52,7 @@ from jockerd.services.container_config import (
     check_network_mode,
     check_platform_signal,
     console_size,
+    discard_unsupported_resources,
     host_config_defaults,
     inspect_config,
     labels_match,
@@ -234,6 +235,8 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         image = await asyncio.to_thread(self.images.image, image_id)
         self.runtimes.get(host.get("Runtime") or None)  # an unknown runtime fails the create
         warnings = validate_host_config(host)
+        if self.settings.cgroup_version == 1:
+            warnings += discard_unsupported_resources(host)
         merged = merge_config(image.config, body)["config"]
         config = inspect_config(body, merged, image.config)
         if not (config.get("Cmd") or config.get("Entrypoint")):

@@ -382,6 +382,11 @@ def test_sysctls(build: Build) -> None:
     }
     assert build({"Sysctls": {"kernel.domainname": "x"}})["linux"]["sysctl"]["kernel.domainname"] == "x"
     assert "sysctl" not in build({"NetworkMode": "host"})["linux"]
+    # --network none: dockerd's sandbox has IPv6 off, the user's sysctls still win
+    none = build({"NetworkMode": "none", "Sysctls": {"net.ipv6.conf.lo.disable_ipv6": "0"}})["linux"][
+        "sysctl"
+    ]
+    assert none["net.ipv6.conf.all.disable_ipv6"] == "1" and none["net.ipv6.conf.lo.disable_ipv6"] == "0"
 
 
 @pytest.mark.parametrize(

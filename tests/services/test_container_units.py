@@ -151,3 +151,18 @@ def test_ps_command_quotes_like_dockerd():
     # trace 03: "sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done'"
     script = "for i in 1 2 3; do echo line$i; sleep 0.3; done"
     assert ps_command("sh", ["-c", script]) == f"sh -c '{script}'"
+
+
+def test_unsupported_blkio_weight_is_discarded_with_dockerds_warning(tmp_path):
+    from jockerd.services.container_config import discard_unsupported_resources
+
+    host = {"BlkioWeight": 300, "BlkioWeightDevice": [{"Path": "/dev/sda", "Weight": 10}]}
+    warnings = discard_unsupported_resources(host, (str(tmp_path / "missing"),))
+    assert warnings[0] == (
+        "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."
+    )
+    assert host == {"BlkioWeight": 0, "BlkioWeightDevice": []}
+    (tmp_path / "blkio.weight").write_text("100\n")
+    kept = {"BlkioWeight": 300}
+    assert discard_unsupported_resources(kept, (str(tmp_path / "blkio.weight"),)) == []
+    assert kept == {"BlkioWeight": 300}
