@@ -589,7 +589,10 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         return self.runtimes.get(container.record.runtime).oci
 
     async def kill(self, ref: str, signal: str | None) -> None:
-        container = self.get(ref)
+        try:
+            container = self.get(ref)
+        except NotFoundError as e:  # trace 23: the kill's own prefix, still a 404
+            raise NotFoundError(f"Cannot kill container: {ref}: {e}") from None
         number = parse_signal(signal)
         check_platform_signal(number, ref)
         async with container.lock:

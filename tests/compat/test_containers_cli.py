@@ -125,6 +125,12 @@ def test_kill_wait_and_errors(d):
     assert out in ("138\n", "137\n")  # USR1 (10) ends sleep too: 128+10; else KILL
     again = d.docker("kill", "kw")
     assert again.returncode == 1 and "is not running" in again.stderr
+    killed = d.docker("kill", "nosuch-container")
+    assert killed.returncode == 1
+    assert killed.stderr.strip() == (
+        "Error response from daemon: Cannot kill container: nosuch-container: "
+        "No such container: nosuch-container"
+    )
     missing = d.docker("rm", "nosuch-container")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "Error response from daemon: No such container: nosuch-container"
