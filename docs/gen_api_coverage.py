@@ -56,7 +56,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "SystemAuth": ("done", "docker login: checked against the registry (basic auth, or a bearer token for the credentials; an identity token when the token service gives one); dockerd's success body and failure wordings"),
     "SystemEvents": (
         "partial",
-        "container and image events (history of 1024, since/until, filters); no network/volume events yet",
+        "container events, and image events for load, tag, untag, delete, import, pull and push (history of 1024, since/until, filters); no network/volume events yet",
     ),
     # Image
     "ImageList": ("done", ""),

@@ -62,6 +62,7 @@ class Daemon:
         self.explain = ExplainService(self.containers)
         self.images = ImageService(self.image_store, usage=self.containers.image_usage, registry=registry)
         self.containers.image_service = self.images
+        self.images.events = self.events
         self.system = SystemService(
             config.data_root,
             self.images,

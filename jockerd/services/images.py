@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from jockerd.errors import ConflictError, InvalidParameterError, not_implemented
+from jockerd.errors import ConflictError, InvalidParameterError, JockerError, not_implemented
 from jockerd.ids import short_id
 from jockerd.imagestore import archive
 from jockerd.imagestore.layers import chain_id, detect_compression
@@ -160,18 +160,28 @@ def _until(values: list[str]) -> float:
     raise InvalidParameterError(f"invalid filter 'until={value}'")
 
 
+class EventPublisher(Protocol):
+    def publish(self, kind: str, action: str, actor_id: str, attributes: dict[str, str]) -> Any: ...
+
+
 class ImageService:
     def __init__(
         self, store: ImageStore, usage: ImageUsage = _no_usage, registry: RegistryClient | None = None
     ) -> None:
         self.store = store
         self.usage = usage
+        self.events: EventPublisher | None = None  # the daemon's event bus (image events)
         self.registry = registry or RegistryClient()
         self.downloads = Downloads()
         self._gc_lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self.registry.close()
+
+    def _event(self, action: str, actor_id: str, name: str) -> None:
+        """An image event in dockerd's shape (traces 46*): Actor.ID and Attributes.name."""
+        if self.events is not None:
+            self.events.publish("image", action, actor_id, {"name": name})
 
     # Queries
 
@@ -338,6 +348,7 @@ class ImageService:
         target = _tag_reference(repo, tag)
         image_id = await asyncio.to_thread(self.store.resolve, name)
         await asyncio.to_thread(self.store.tag, image_id, target)
+        self._event("tag", image_id, target.familiar())
 
     async def delete(self, name: str, *, force: bool, prune: bool) -> list[ImageDeleteResponseItem]:
         image_id = await asyncio.to_thread(self.store.resolve, name)
@@ -350,6 +361,7 @@ class ImageService:
             for n in doomed:
                 await asyncio.to_thread(self.store.untag, n)
                 items.append(ImageDeleteResponseItem(untagged=parse_reference(n).familiar()))
+                self._event("untag", image_id, image_id)
             return items
         if by_name is None:
             repos = {parse_reference(n).name for n in image.names}
@@ -372,6 +384,7 @@ class ImageService:
         for n in doomed:
             await asyncio.to_thread(self.store.untag, n)
             items.append(ImageDeleteResponseItem(untagged=parse_reference(n).familiar()))
+            self._event("untag", image_id, image_id)
         if users:
             return items
         items.extend(await self._remove(image_id))
@@ -380,6 +393,7 @@ class ImageService:
     async def _remove(self, image_id: str) -> list[ImageDeleteResponseItem]:
         async with self._gc_lock:
             layers = await asyncio.to_thread(self.store.remove_image, image_id)
+        self._event("delete", image_id, image_id)
         return [ImageDeleteResponseItem(deleted=image_id)] + [
             ImageDeleteResponseItem(deleted=chain) for chain in layers
         ]
@@ -430,6 +444,7 @@ class ImageService:
             async with self._gc_lock:
                 await asyncio.to_thread(self.store.gc)
             raise
+        self._event("pull", ref.familiar(), ref.familiar())
 
     async def push(self, name: str, tag: str, *, registry_auth: str | None) -> AsyncIterator[dict[str, Any]]:
         """`POST /images/{name}/push`: every tag of the repository when `tag` is empty."""
@@ -444,6 +459,7 @@ class ImageService:
         log.info("pushing %s", ref)
         async for message in push_image(self.store, self.registry, ref, credentials=credentials):
             yield message
+        self._event("push", ref.familiar(), ref.familiar())
 
     async def auth(self, config: dict[str, Any]) -> dict[str, str]:
         """`POST /auth` (docker login): check the credentials against the registry."""
@@ -514,10 +530,24 @@ class ImageService:
                     await asyncio.to_thread(self.store.gc)
                 raise
             log.debug("load: done in %.3fs", time.monotonic() - started)
+            await self._load_events(lines)
             for line in lines:
                 yield {"stream": line}
         finally:
             path.unlink(missing_ok=True)
+
+    async def _load_events(self, lines: list[str]) -> None:
+        """dockerd's `load` event per image (name: its ID), then a `tag` per name it got."""
+        for line in lines:
+            text = line.strip()
+            name = text.removeprefix("Loaded image ID: ").removeprefix("Loaded image: ")
+            try:
+                image_id = await asyncio.to_thread(self.store.resolve, name)
+            except JockerError:
+                continue
+            self._event("load", image_id, image_id)
+            if text.startswith("Loaded image: "):
+                self._event("tag", image_id, name)
 
     async def save(self, names: list[str]) -> AsyncIterator[bytes]:
         items = [await self._save_item(name) for name in names]
@@ -567,6 +597,7 @@ class ImageService:
             raise
         finally:
             path.unlink(missing_ok=True)
+        self._event("import", image_id, image_id)
         yield {"status": image_id}
 
     async def commit(

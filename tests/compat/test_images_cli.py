@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,23 @@ def test_saved_archive_is_valid_for_other_tools(loaded, busybox_archive, tmp_pat
     assert "sha256:" + hashlib.sha256(
         (layout / "blobs/sha256" / manifest["config"]["digest"][7:]).read_bytes()
     ).hexdigest() == image_id_of(busybox_archive)
+
+
+def test_image_events(jockerd, busybox_archive):
+    """dockerd's image events (traces 46*): load, tag, untag, delete, with the image ID as actor."""
+    since = str(time.time() - 1)
+    jockerd.docker_ok("load", "-i", str(busybox_archive))
+    jockerd.docker_ok("tag", "busybox", "jtr/evt:v1")
+    jockerd.docker_ok("rmi", "jtr/evt:v1")
+    image_id = jockerd.docker_ok("image", "inspect", "-f", "{{.Id}}", "busybox").strip()
+    until = str(time.time() + 1)
+    out = jockerd.docker_ok(
+        "events", "--since", since, "--until", until, "--filter", "type=image",
+        "--format", "{{.Action}} {{.Actor.ID}} {{index .Actor.Attributes `name`}}",
+    )  # fmt: skip
+    assert out.splitlines() == [
+        f"load {image_id} {image_id}",
+        f"tag {image_id} busybox:latest",
+        f"tag {image_id} jtr/evt:v1",
+        f"untag {image_id} {image_id}",
+    ]
