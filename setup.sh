@@ -20,7 +20,7 @@ fi
 
 # docker-registry (the CNCF distribution registry) and apache2-utils (htpasswd -B): the registry
 # tests run the registry binary by hand, with and without basic auth; its service never runs.
-packages=(python3 python3-venv python3-dev gcc busybox-static iproute2 skopeo umoci zstd hyperfine curl runc crun libseccomp2 tini
+packages=(python3 python3-venv python3-dev gcc busybox-static iproute2 skopeo umoci zstd hyperfine curl runc crun libseccomp2 tini tmux
           ca-certificates tar util-linux docker-registry apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
