@@ -810,11 +810,41 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         return container
 
     async def attach(
-        self, container: Container, client: attaching.ClientStream, *, stdin: bool, stdout: bool, stderr: bool
+        self,
+        container: Container,
+        client: attaching.ClientStream,
+        *,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+        logs: bool = False,
+        stream: bool = True,
     ) -> None:
-        """Serve one hijacked attach connection to its end (attach before start waits for it)."""
+        """Serve one hijacked attach connection to its end (attach before start waits for it).
+
+        `logs` replays what the log holds first; without `stream` that is all (dockerd's rules).
+        """
         tty = bool(container.record.config.get("Tty"))
         use_stdin = stdin and bool(container.record.config.get("OpenStdin"))
+        if logs:
+            from jockerd.services.logs import format_entry, read_logs
+
+            options = (container.record.host_config.get("LogConfig") or {}).get("Config") or {}
+            entries = read_logs(
+                Path(container.record.log_path),
+                stdout=stdout,
+                stderr=stderr,
+                max_files=int(options.get("max-file") or 1),
+            )
+            try:
+                async for entry in entries:
+                    await client.write(format_entry(entry, timestamps=False, tty=tty))
+            except ConnectionError:
+                return
+        if not stream:
+            with contextlib.suppress(ConnectionError, OSError):
+                await client.close()
+            return
 
         async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
             shim = container.shim

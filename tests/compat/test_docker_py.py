@@ -52,3 +52,12 @@ def test_errors_are_sdk_exceptions(client):
     with pytest.raises(docker.errors.ContainerError):
         client.containers.run("busybox", ["sh", "-c", "exit 4"], remove=True)
     failed.remove()
+
+
+def test_attach_with_logs_replays_the_log(client):
+    container = client.containers.run("busybox", ["sh", "-c", "echo one; echo two >&2"], detach=True)
+    assert container.wait()["StatusCode"] == 0
+    # logs=1, stream=0: what the log holds, then the end of the stream
+    assert container.attach(stdout=True, stderr=True, logs=True, stream=False) == b"one\ntwo\n"
+    assert container.attach(stdout=True, stderr=False, logs=True, stream=False) == b"one\n"
+    container.remove()

@@ -53,8 +53,9 @@ class ContainerBackend(Protocol):
     ) -> list[dict[str, Any]]: ...
     def check_attach(self, ref: str) -> Any: ...
     async def attach(
-        self, container: Any, client: HijackedStream, *, stdin: bool, stdout: bool, stderr: bool
-    ) -> None: ...
+        self, container: Any, client: HijackedStream, *, stdin: bool, stdout: bool, stderr: bool, logs: bool,
+        stream: bool,
+    ) -> None: ...  # fmt: skip
     async def resize(self, ref: str, height: int, width: int) -> None: ...
     async def top(self, ref: str, ps_args: str) -> tuple[list[str], list[list[str]]]: ...
     async def update(self, ref: str, body: dict[str, Any]) -> list[str]: ...
@@ -191,6 +192,8 @@ async def container_attach(request: web.Request) -> web.StreamResponse:
         stdin=query_bool(request, "stdin"),
         stdout=query_bool(request, "stdout"),
         stderr=query_bool(request, "stderr"),
+        logs=query_bool(request, "logs"),
+        stream=query_bool(request, "stream"),
     )
     end_hijacked()
     raise AssertionError("unreachable")
