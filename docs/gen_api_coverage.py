@@ -103,10 +103,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "ContainerRename": ("done", ""),
     "ContainerPause": ("done", "cgroup freezer"),
     "ContainerUnpause": ("done", ""),
-    "ContainerAttach": (
-        "partial",
-        "hijacked stream before or after start, stdin with half-close; `logs=1` replay not done",
-    ),
+    "ContainerAttach": ("done", "hijacked stream before or after start, stdin with half-close, `logs=1` replay"),
     "ContainerWait": ("done", "not-running, next-exit, removed; headers sent at once"),
     "ContainerDelete": ("done", "force; `v` accepted (no volumes yet)"),
     "ContainerPrune": ("done", "label, label!, until"),
