@@ -199,8 +199,67 @@ async def remove_state(state_dir: Path) -> None:
     await asyncio.to_thread(shutil.rmtree, state_dir, True)
 
 
+class ShimZygote:
+    """A `jocker-shim zygote` (jockerd/shim/zygote.py): starts shims by fork instead of exec.
+
+    Only an accelerator: when it cannot answer, `run()` returns None and the caller execs
+    jocker-shim as usual; the next call starts a new zygote.
+    """
+
+    def __init__(self, shim_argv: list[str], socket_path: Path) -> None:
+        self.shim_argv = list(shim_argv)
+        self.socket_path = Path(socket_path)
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ensure(self) -> bool:
+        async with self._lock:
+            if self._proc is not None and self._proc.returncode is None:
+                return True
+            self.socket_path.unlink(missing_ok=True)
+            self._proc = await asyncio.create_subprocess_exec(
+                *self.shim_argv, "zygote", "--socket", str(self.socket_path),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+            for _ in range(200):  # the socket appears once the zygote has imported everything
+                if self.socket_path.exists() or self._proc.returncode is not None:
+                    break
+                await asyncio.sleep(0.01)
+            return self.socket_path.exists()
+
+    async def run(self, args: list[str]) -> tuple[int, str] | None:
+        """The starter's (exit code, stderr) for these shim arguments, or None (use exec)."""
+        try:
+            if not await self._ensure():
+                return None
+            reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+        except OSError:
+            return None
+        try:
+            writer.write((json.dumps(args) + "\n").encode())
+            await writer.drain()
+            line = await reader.readline()
+        except OSError:
+            return None
+        finally:
+            writer.close()
+        if not line:
+            return None
+        answer = json.loads(line)
+        return int(answer["code"]), str(answer.get("stderr", ""))
+
+    async def close(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.terminate()
+            with contextlib.suppress(ProcessLookupError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._proc.wait(), 5)
+        self.socket_path.unlink(missing_ok=True)
+
+
 class ShimClient:
     """One jocker-shim, known by its state dir."""
+
 
     shim_argv: ClassVar[list[str]] = _default_shim_argv()
 
@@ -213,7 +272,9 @@ class ShimClient:
         return f"ShimClient({str(self.state_dir)!r})"
 
     @classmethod
-    async def start(cls, options: ShimOptions, *, shim_argv: list[str] | None = None) -> ShimClient:
+    async def start(
+        cls, options: ShimOptions, *, shim_argv: list[str] | None = None, zygote: ShimZygote | None = None
+    ) -> ShimClient:
         """Spawn the shim; return once the process is created (start mode) or running (exec mode).
 
         Raises the OciRuntimeError kind of the runtime's message (error_kind) on failure.
@@ -222,6 +283,20 @@ class ShimClient:
         """
         argv = [*(shim_argv or cls.shim_argv), *shim_args(options)]
         await asyncio.to_thread(_prepare_state_dir, options)
+        answer = None
+        if zygote is not None and not shim_argv:
+            answer = await zygote.run(shim_args(options))
+        if answer is not None:
+            code, message = answer
+            if code != 0:
+                message = message.strip() or f"jocker-shim exit status {code}"
+                kind = (
+                    error_kind(message, root=Path(options.runtime_root), id=options.container_id)
+                    if code == 1
+                    else OciRuntimeInternalError
+                )
+                raise kind(argv, code, message, verb="exec" if options.exec_id is not None else "create")
+            return await asyncio.to_thread(cls.adopt, options.state_dir)
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,

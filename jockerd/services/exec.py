@@ -160,7 +160,7 @@ class ExecService:
             process=process,
         )
         try:
-            shim = await ShimClient.start(options, shim_argv=self.shim_argv)
+            shim = await ShimClient.start(options, shim_argv=self.shim_argv, zygote=self.containers.zygote)
         except JockerError as e:
             session.exit_code = 126  # dockerd's exit code for an exec that could not start
             session.done.set()

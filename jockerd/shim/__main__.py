@@ -119,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     gc.disable()
+    if argv[:1] == ["zygote"]:
+        if len(argv) != 3 or argv[1] != "--socket":
+            sys.stderr.write("usage: jocker-shim zygote --socket PATH\n")
+            return 2
+        from jockerd.shim import zygote
+
+        return zygote.serve(argv[2])
     try:
         options = parse(argv)
     except UsageError as e:
@@ -152,6 +159,9 @@ def _main(argv: list[str]) -> int:
 
 def _shim(options: Options, ready: int) -> None:
     """The forked shim: its own session, stdio on /dev/null, cwd /; never returns."""
+    # Nothing inherited but the readiness pipe: a zygote's fork still holds its connection.
+    os.closerange(3, ready)
+    os.closerange(ready + 1, 1 << 20)
     os.setsid()
     import _signal
 
