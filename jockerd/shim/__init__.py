@@ -83,6 +83,12 @@ control.sock requests (one JSON object per line; reply `{"ok": true}` or
 Connections stay open until the client closes them or the shim exits, which it does right
 after writing `exit`: a client holding one learns that the shim is done without polling.
 
+Zygote: `jocker-shim zygote --socket PATH` (jockerd/shim/zygote.py) is the same program with
+everything imported, started once by the daemon; per shim the daemon sends it the arguments
+above as a JSON list, and a fork of it does what `jocker-shim ARGS` would, answering
+`{"code", "stderr"}` instead of exiting. (Shims started this way show the zygote's command line
+in `ps`; shim.pid is the way to find a container's shim.) Exec'ing jocker-shim is the fallback.
+
 Exit code: the process's status, or 128+signal when a signal killed it (Docker's rule); 255
 if the shim failed before it learned it. `finished_at` is Go's RFC3339Nano in UTC, `error`
 is empty unless the shim itself failed (e.g. `runtime delete: ...`, `unmount rootfs: ...`).
