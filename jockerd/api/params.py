@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TypeVar
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 
 from jockerd.errors import InvalidParameterError
-
-M = TypeVar("M", bound=BaseModel)
 
 _FALSE = {"", "0", "false", "no", "none"}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -64,18 +61,18 @@ def parse_filters(raw: str) -> dict[str, list[str]]:
     return out
 
 
-async def read_json(request: web.Request, model: type[M], *, allow_empty: bool = False) -> M | None:
-    """Parse a JSON body into `model`; malformed JSON is a 400 with the decoder's reason."""
+async def read_json_object(request: web.Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    """A JSON object body; malformed JSON is a 400 with the decoder's reason. An empty body is
+    `{}` when `allow_empty`, else a 400."""
     body = await request.read()
     if not body.strip():
         if allow_empty:
-            return None
+            return {}
         raise InvalidParameterError("invalid JSON: request body is empty")
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InvalidParameterError(f"invalid JSON: {e}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise InvalidParameterError(f"invalid JSON: {e.errors()[0]['msg']}") from None
+    if not isinstance(data, dict):
+        raise InvalidParameterError("invalid JSON: expected an object")
+    return data

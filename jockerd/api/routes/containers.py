@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from jockerd.api.middleware import version_at_least
-from jockerd.api.params import query_bool, query_filters, query_int
+from jockerd.api.params import query_bool, query_filters, query_int, read_json_object
 from jockerd.api.responses import json_response
 from jockerd.api.stream import (
     HijackedStream,
@@ -75,21 +75,6 @@ CONTAINERS = web.AppKey("containers", ContainerBackend)
 routes = web.RouteTableDef()
 
 
-async def _json_object(request: web.Request, *, allow_empty: bool = False) -> dict[str, Any]:
-    body = await request.read()
-    if not body.strip():
-        if allow_empty:
-            return {}
-        raise InvalidParameterError("invalid JSON: request body is empty")
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InvalidParameterError(f"invalid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise InvalidParameterError("invalid JSON: expected an object")
-    return data
-
-
 def _validation_message(error: Exception) -> str:
     errors = getattr(error, "errors", None)
     if callable(errors):
@@ -101,7 +86,7 @@ def _validation_message(error: Exception) -> str:
 
 @routes.post("/containers/create", name="ContainerCreate")
 async def container_create(request: web.Request) -> web.Response:
-    body = await _json_object(request)
+    body = await read_json_object(request)
     try:
         ContainerCreateRequest.model_validate(body)
     except ValueError as e:
@@ -251,7 +236,7 @@ async def container_top(request: web.Request) -> web.Response:
 
 @routes.post("/containers/{id:.+}/update", name="ContainerUpdate")
 async def container_update(request: web.Request) -> web.Response:
-    body = await _json_object(request, allow_empty=True)
+    body = await read_json_object(request, allow_empty=True)
     try:
         Resources.model_validate(body)
     except ValueError as e:
@@ -338,7 +323,7 @@ async def image_commit(request: web.Request) -> web.Response:
     container = request.query.get("container", "")
     if not container:
         raise InvalidParameterError("No container was specified")
-    body = await _json_object(request, allow_empty=True)
+    body = await read_json_object(request, allow_empty=True)
     image_id = await request.app[CONTAINERS].commit(
         container,
         repo=request.query.get("repo", ""),

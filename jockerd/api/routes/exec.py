@@ -6,12 +6,11 @@ hijacked like attach.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from jockerd.api.params import query_int
+from jockerd.api.params import query_int, read_json_object
 from jockerd.api.responses import json_response
 from jockerd.api.stream import HijackedStream, end_hijacked, hijack
 from jockerd.errors import InvalidParameterError
@@ -30,22 +29,9 @@ EXECS = web.AppKey("execs", ExecBackend)
 routes = web.RouteTableDef()
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InvalidParameterError(f"invalid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise InvalidParameterError("invalid JSON: expected an object")
-    return data
-
-
 @routes.post("/containers/{id:.+}/exec", name="ContainerExec")
 async def container_exec(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await read_json_object(request, allow_empty=True)
     try:
         ExecConfig.model_validate(body)
     except ValueError as e:
@@ -56,7 +42,7 @@ async def container_exec(request: web.Request) -> web.Response:
 
 @routes.post("/exec/{id:.+}/start", name="ExecStart")
 async def exec_start(request: web.Request) -> web.StreamResponse:
-    body = await _body(request)
+    body = await read_json_object(request, allow_empty=True)
     try:
         ExecStartConfig.model_validate(body)
     except ValueError as e:
