@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.compat.test_tty import Terminal
+from tests.compat.test_tty import Terminal, check_interactive_shell
 
 pytestmark = [pytest.mark.root]
 
@@ -19,15 +19,7 @@ def jocker_argv(*args: str) -> list[str]:
 
 def test_run_it_resize_exit_code(d):
     term = Terminal({**d.env, "PYTHONPATH": os.getcwd()}, jocker_argv("run", "-it", "--rm", "busybox", "sh"))
-    term.expect(b"/ # ")
-    term.type(b"echo typed-$((40+2))\r")
-    term.expect(b"typed-42")
-    term.type(b"stty size\r")
-    term.expect(b"30 100")
-    term.resize_and_expect(40, 120)
-    term.type(b"exit 3\r")
-    assert term.wait() == 3
-    assert d.docker_ok("ps", "-aq") == ""
+    check_interactive_shell(term, d)
 
 
 def test_exec_it(d):

@@ -94,8 +94,9 @@ def d(shared_jockerd, busybox_archive):
     return shared_jockerd
 
 
-def test_run_it_prompt_commands_resize_exit_code(d):
-    term = Terminal(d.env, [DOCKER, "run", "-it", "--rm", "busybox", "sh"])
+def check_interactive_shell(term: Terminal, d) -> None:
+    """`run -it --rm busybox sh` at 30x100: prompt, a typed command, the size, a resize, the exit
+    code, and the container gone (shared by the docker CLI's and jocker's tests)."""
     term.expect(b"/ # ")
     term.type(b"echo typed-$((40+2))\r")
     term.expect(b"typed-42")
@@ -105,6 +106,10 @@ def test_run_it_prompt_commands_resize_exit_code(d):
     term.type(b"exit 3\r")
     assert term.wait() == 3
     assert d.docker_ok("ps", "-aq") == ""
+
+
+def test_run_it_prompt_commands_resize_exit_code(d):
+    check_interactive_shell(Terminal(d.env, [DOCKER, "run", "-it", "--rm", "busybox", "sh"]), d)
 
 
 def test_run_it_ctrl_d(d):
