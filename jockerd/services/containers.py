@@ -42,7 +42,7 @@ from jockerd.errors import (
     NotModifiedError,
     no_such_container,
 )
-from jockerd.ids import new_id, resolve_prefix, short_id
+from jockerd.ids import new_id, resolve_prefix
 from jockerd.imagestore.snapshots import Snapshotter
 from jockerd.imagestore.store import ImageStore
 from jockerd.services import attach as attaching
@@ -68,7 +68,7 @@ from jockerd.services.container_state import DockerState, not_running
 from jockerd.services.events import EventBus
 from jockerd.services.timefmt import parse_rfc3339, rfc3339_nano
 from jockerd.store import names as naming
-from jockerd.store.containers import ContainerRecord, ContainerStore, StateRecord
+from jockerd.store.containers import ContainerRecord, ContainerStore
 
 log = logging.getLogger("jockerd.containers")
 
@@ -979,5 +979,3 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-
-__all__ = ["Container", "ContainerService", "StateRecord", "parse_signal", "short_id"]

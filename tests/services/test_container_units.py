@@ -9,8 +9,8 @@ import pytest
 
 from jockerd.bundle.network_files import hosts_content, resolv_conf_content
 from jockerd.errors import ConflictError, InvalidParameterError
+from jockerd.services.container_config import parse_signal, start_error_exit_code
 from jockerd.services.container_state import DockerState, check
-from jockerd.services.containers import parse_signal, start_error_exit_code
 from jockerd.services.events import EventBus, matches
 from jockerd.services.timefmt import human_duration, parse_rfc3339, rfc3339_nano
 

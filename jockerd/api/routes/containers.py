@@ -10,7 +10,6 @@ and carries every byte from the first one.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, Protocol
@@ -336,5 +335,3 @@ async def image_commit(request: web.Request) -> web.Response:
     )
     return json_response({"Id": image_id}, status=201)
 
-
-__all__ = ["CONTAINERS", "ContainerBackend", "asyncio", "routes"]
