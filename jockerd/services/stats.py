@@ -26,8 +26,8 @@ from typing import Any
 
 from jockerd.errors import InternalError
 from jockerd.services.system import mem_total
+from jockerd.services.timefmt import ZERO_TIME
 
-ZERO_TIME = "0001-01-01T00:00:00Z"
 BLKIO_TABLES = (
     ("io_service_bytes_recursive", "ioServiceBytesRecursive"),
     ("io_serviced_recursive", "ioServicedRecursive"),
