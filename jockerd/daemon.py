@@ -53,6 +53,7 @@ class Daemon:
             settings=host_settings(init_path=find_init()),
         )
         self.execs = ExecService(self.containers, config.exec_root)
+        self.containers.removal_listeners.append(self.execs.forget_container)
         registry = RegistryClient(
             RegistryOptions(
                 insecure_registries=tuple(config.insecure_registries),

@@ -555,3 +555,16 @@ def test_start_failures_and_home_as_runc_reports_them(d):
     assert homes == ["/root", "/home", "/", "/x"]
     mounts = d.docker_ok("run", "--rm", "busybox", "grep", " /proc/sys ", "/proc/mounts")
     assert mounts.split()[3].startswith("ro,nosuid,nodev,noexec")
+
+
+def test_exec_sessions_go_with_their_container(d):
+    d.docker_ok("run", "-d", "--name", "ephemeral", "busybox", "sleep", "1000")
+    created = d.request(
+        "POST", "/containers/ephemeral/exec", json.dumps({"Cmd": ["true"]}).encode(),
+        {"Content-Type": "application/json"},
+    )  # fmt: skip
+    exec_id = created.json()["Id"]
+    assert d.request("GET", f"/exec/{exec_id}/json").status == 200
+    d.docker_ok("rm", "-f", "ephemeral")
+    gone = d.request("GET", f"/exec/{exec_id}/json")
+    assert (gone.status, gone.json()["message"]) == (404, f"No such exec instance: {exec_id}")
