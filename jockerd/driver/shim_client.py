@@ -199,6 +199,9 @@ async def remove_state(state_dir: Path) -> None:
     await asyncio.to_thread(shutil.rmtree, state_dir, True)
 
 
+ZYGOTE_START_TIMEOUT = 10.0
+
+
 class ShimZygote:
     """A `jocker-shim zygote` (jockerd/shim/zygote.py): starts shims by fork instead of exec.
 
@@ -219,14 +222,15 @@ class ShimZygote:
             self.socket_path.unlink(missing_ok=True)
             self._proc = await asyncio.create_subprocess_exec(
                 *self.shim_argv, "zygote", "--socket", str(self.socket_path),
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
-            for _ in range(200):  # the socket appears once the zygote has imported everything
-                if self.socket_path.exists() or self._proc.returncode is not None:
-                    break
-                await asyncio.sleep(0.01)
-            return self.socket_path.exists()
+            assert self._proc.stdout is not None
+            try:  # "ready" once it listens; EOF if it died first
+                line = await asyncio.wait_for(self._proc.stdout.readline(), ZYGOTE_START_TIMEOUT)
+            except TimeoutError:
+                line = b""
+            return line == b"ready\n"
 
     async def run(self, args: list[str]) -> tuple[int, str] | None:
         """The starter's (exit code, stderr) for these shim arguments, or None (use exec)."""

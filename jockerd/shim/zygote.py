@@ -53,6 +53,12 @@ def serve(socket_path: str) -> int:
         os.umask(old_mask)
     os.replace(temporary, socket_path)
     listener.listen(64)
+    # Readiness for the daemon (which waits on this line, not on the socket file), then
+    # stdout is /dev/null like the other stdio.
+    os.write(1, b"ready\n")
+    null = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
     while True:
         ready, _, _ = select.select([listener], [], [], POLL)
         _reap()
