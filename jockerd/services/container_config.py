@@ -3,15 +3,12 @@ the Config inspect shows, signal names, and the exit codes of failed starts (pur
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import signal as signals
-import time
 from typing import Any
 
 from jockerd.errors import InvalidParameterError, NotFoundError
-from jockerd.services.timefmt import parse_rfc3339
+from jockerd.services.timefmt import until_filter
 
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 
@@ -190,21 +187,8 @@ def inspect_config(request: dict[str, Any], merged: dict[str, Any], image: dict[
 
 
 def parse_until(values: list[str]) -> float | None:
-    if not values:
-        return None
-    value = values[0]
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    with contextlib.suppress(ValueError):
-        return parse_rfc3339(value)
-
-    match = re.fullmatch(r"(\d+)(ns|us|ms|s|m|h)", value)
-    if match:
-        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[match.group(2)]
-        return time.time() - int(match.group(1)) * scale
-    raise InvalidParameterError(f"invalid filter 'until={value}'")
+    """The `until` filter (images' rules, services/timefmt.py), None when absent."""
+    return until_filter(values) if values else None
 
 
 def labels_match(labels: dict[str, str], filters: dict[str, list[str]]) -> bool:

@@ -15,7 +15,6 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +52,7 @@ from jockerd.models.oci.image import (
     Descriptor,
 )
 from jockerd.services.changes import apply_changes
+from jockerd.services.timefmt import parse_time, until_filter
 
 log = logging.getLogger("jockerd.images")
 
@@ -81,17 +81,6 @@ def _created_seconds(config: dict[str, Any]) -> int:
     if not created:
         return 0
     return int(parse_time(created).timestamp())
-
-
-def parse_time(value: str) -> datetime:
-    """RFC 3339 with up to nanoseconds (Go writes 9 digits; Python takes 6)."""
-    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", value)
-    if not match:
-        raise InvalidParameterError(f"invalid time {value!r}")
-    base, frac, zone = match.groups()
-    frac = (frac or ".0")[:7]
-    zone = "+00:00" if zone == "Z" else zone
-    return datetime.fromisoformat(f"{base}{frac}{zone}")
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -141,23 +130,6 @@ def _parse_bool_filter(values: list[str], name: str) -> bool:
     if value in ("false", "0"):
         return False
     raise InvalidParameterError(f"Invalid filter '{name}={values[-1]}'")
-
-
-def _until(values: list[str]) -> float:
-    value = values[-1]
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return parse_time(value).timestamp()
-    except InvalidParameterError:
-        pass
-    match = re.match(r"^(\d+)(ns|us|ms|s|m|h)$", value)
-    if match:
-        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[match.group(2)]
-        return datetime.now(UTC).timestamp() - int(match.group(1)) * scale
-    raise InvalidParameterError(f"invalid filter 'until={value}'")
 
 
 class EventPublisher(Protocol):
@@ -243,7 +215,7 @@ class ImageService:
                     if (_created_seconds(i.config) > when if newer else _created_seconds(i.config) < when)
                 ]
         if "until" in filters:
-            limit = _until(filters["until"])
+            limit = until_filter(filters["until"])
             images = [i for i in images if _created_seconds(i.config) < limit]
         return images
 
@@ -407,7 +379,7 @@ class ImageService:
         if "label" in filters:
             images = [i for i in images if _match_labels(i, filters["label"])]
         if "until" in filters:
-            limit = _until(filters["until"])
+            limit = until_filter(filters["until"])
             images = [i for i in images if _created_seconds(i.config) < limit]
         deleted: list[ImageDeleteResponseItem] = []
         reclaimed = 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
+
+from jockerd.errors import InvalidParameterError
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -51,3 +54,33 @@ def human_duration(seconds: float) -> str:
     if hours < 24 * 365 * 2:
         return f"{int(hours / 24 / 30)} months"
     return f"{int(hours / 24 / 365)} years"
+
+
+def parse_time(value: str) -> datetime:
+    """RFC 3339 with up to nanoseconds (Go writes 9 digits; Python takes 6)."""
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", value)
+    if not match:
+        raise InvalidParameterError(f"invalid time {value!r}")
+    base, frac, zone = match.groups()
+    frac = (frac or ".0")[:7]
+    zone = "+00:00" if zone == "Z" else zone
+    return datetime.fromisoformat(f"{base}{frac}{zone}")
+
+
+def until_filter(values: list[str]) -> float:
+    """The `until` filter of prune and list calls: unix seconds, RFC 3339, or a Go duration
+    ("10m": that long ago); the last value wins."""
+    value = values[-1]
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parse_time(value).timestamp()
+    except InvalidParameterError:
+        pass
+    match = re.match(r"^(\d+)(ns|us|ms|s|m|h)$", value)
+    if match:
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+        return datetime.now(UTC).timestamp() - int(match.group(1)) * scale
+    raise InvalidParameterError(f"invalid filter 'until={value}'")
