@@ -189,15 +189,3 @@ def inspect_config(request: dict[str, Any], merged: dict[str, Any], image: dict[
 def parse_until(values: list[str]) -> float | None:
     """The `until` filter (images' rules, services/timefmt.py), None when absent."""
     return until_filter(values) if values else None
-
-
-def labels_match(labels: dict[str, str], filters: dict[str, list[str]]) -> bool:
-    for wanted in filters.get("label", []):
-        key, sep, value = wanted.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    for unwanted in filters.get("label!", []):
-        key, sep, value = unwanted.partition("=")
-        if key in labels and (not sep or labels[key] == value):
-            return False
-    return True

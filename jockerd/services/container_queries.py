@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jockerd.errors import ConflictError, InvalidParameterError, JockerError
-from jockerd.services.container_config import labels_match
 from jockerd.services.container_state import DockerState
+from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import ZERO_TIME, human_duration, parse_rfc3339
 from jockerd.store.containers import ContainerRecord
 

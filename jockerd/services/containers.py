@@ -55,7 +55,6 @@ from jockerd.services.container_config import (
     discard_unsupported_resources,
     host_config_defaults,
     inspect_config,
-    labels_match,
     parse_signal,
     parse_until,
     size_option,
@@ -66,6 +65,7 @@ from jockerd.services.container_io import LogsAndStats
 from jockerd.services.container_queries import ContainerQueries, dir_size
 from jockerd.services.container_state import DockerState, not_running
 from jockerd.services.events import EventBus
+from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import parse_rfc3339, rfc3339_nano
 from jockerd.store import names as naming
 from jockerd.store.containers import ContainerRecord, ContainerStore

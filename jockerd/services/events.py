@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from jockerd.errors import InvalidParameterError
+from jockerd.services.filters import labels_match
 
 HISTORY = 1024  # dockerd keeps the last 1024 events (eventsLimit)
 FILTER_KEYS = {"container", "daemon", "event", "image", "label", "network", "node", "plugin",
@@ -59,11 +60,7 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
         ]
         if not any(w in candidates or w + ":latest" in candidates for w in filters["image"]):
             return False
-    for label in filters.get("label", []):
-        key, sep, value = label.partition("=")
-        if key not in attributes or (sep and attributes[key] != value):
-            return False
-    return True
+    return labels_match(attributes, {"label": filters.get("label", [])})
 
 
 class EventBus:

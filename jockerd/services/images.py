@@ -52,6 +52,7 @@ from jockerd.models.oci.image import (
     Descriptor,
 )
 from jockerd.services.changes import apply_changes
+from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import parse_time, until_filter
 
 log = logging.getLogger("jockerd.images")
@@ -115,12 +116,7 @@ def _labels(image: Image) -> dict[str, str]:
 
 
 def _match_labels(image: Image, wanted: list[str]) -> bool:
-    labels = _labels(image)
-    for item in wanted:
-        key, sep, value = item.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
+    return labels_match(_labels(image), {"label": wanted})
 
 
 def _parse_bool_filter(values: list[str], name: str) -> bool:
