@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jockerd.errors import InvalidParameterError, JockerError, NotFoundError
-from jockerd.imagestore.archive import host_architecture
+from jockerd.imagestore.archive import host_architecture, human_size
 from jockerd.imagestore.content import BlobWriter
 from jockerd.imagestore.layers import chain_id
 from jockerd.imagestore.reference import DEFAULT_DOMAIN, Reference
@@ -75,16 +75,6 @@ EXTRACT_READ = 1 << 20
 
 
 # -- Docker's progress messages (pkg/jsonmessage, pkg/progress) ----------------------------------
-
-
-def human_size(size: float) -> str:
-    """go-units HumanSize: decimal units, 4 significant digits (`3.678kB`, `300.3kB`, `2.13MB`)."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000
-        i += 1
-    return f"{size:.4g}{units[i]}"
 
 
 def progress_text(current: int, total: int, width: int = 50) -> str:
