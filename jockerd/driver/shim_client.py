@@ -200,6 +200,7 @@ async def remove_state(state_dir: Path) -> None:
 
 
 ZYGOTE_START_TIMEOUT = 10.0
+SHIM_DIED = "shim died"  # ExitStatus.error when a shim vanished without writing `exit`
 
 
 class ShimZygote:
@@ -379,7 +380,7 @@ class ShimClient:
                 return status
             if not await asyncio.to_thread(self.shim_alive):
                 status = await asyncio.to_thread(self.exit_status)  # it may have just finished
-                return status or ExitStatus(255, False, format_time(time.time_ns()), "shim died")
+                return status or ExitStatus(255, False, format_time(time.time_ns()), SHIM_DIED)
             try:
                 reader, writer = await _open_unix(self.state_dir / "control.sock")
             except OSError:

@@ -33,7 +33,7 @@ from jockerd.bundle import generate, network_files
 from jockerd.bundle.conversion import merge_config
 from jockerd.bundle.defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
 from jockerd.driver.runtimes import RuntimeRegistry
-from jockerd.driver.shim_client import ExitStatus, ShimClient, ShimOptions, ShimZygote
+from jockerd.driver.shim_client import SHIM_DIED, ExitStatus, ShimClient, ShimOptions, ShimZygote
 from jockerd.errors import (
     ConflictError,
     InvalidParameterError,
@@ -489,7 +489,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
 
     async def _monitor(self, container: Container, shim: ShimClient, run_done: asyncio.Event) -> None:
         status = await shim.wait()
-        if status.error == "shim died":
+        if status.error == SHIM_DIED:
             await self._clean_after_dead_shim(container)
         run_done.set()
         await self._exited(container, status)
