@@ -20,7 +20,10 @@ def _info_server_section(text: str) -> str:
     in Go map order, which changes from run to run (jocker prints them sorted)."""
     server = text.split("\nServer:", 1)[-1]
     return re.sub(
-        r"^ Runtimes: (.*)$", lambda m: " Runtimes: " + " ".join(sorted(m.group(1).split())), server, flags=re.M
+        r"^ Runtimes: (.*)$",
+        lambda m: " Runtimes: " + " ".join(sorted(m.group(1).split())),
+        server,
+        flags=re.M,
     )
 
 
