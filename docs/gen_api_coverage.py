@@ -52,11 +52,11 @@ STATUS: dict[str, tuple[str, str]] = {
     "SystemPingHead": ("done", "Api-Version, Ostype, Builder-Version, no-cache headers"),
     "SystemVersion": ("done", ""),
     "SystemInfo": ("done", ""),
-    "SystemDataUsage": ("partial", "images and containers; volumes and build cache empty"),
+    "SystemDataUsage": ("partial", "images, containers and volumes (UsageData Size and RefCount); build cache empty"),
     "SystemAuth": ("done", "docker login: checked against the registry (basic auth, or a bearer token for the credentials; an identity token when the token service gives one); dockerd's success body and failure wordings"),
     "SystemEvents": (
         "partial",
-        "container events, and image events for load, tag, untag, delete, import, pull and push (history of 1024, since/until, filters); no network/volume events yet",
+        "container events, image events for load, tag, untag, delete, import, pull and push, and volume events (create, mount, unmount, destroy, prune) (history of 1024, since/until, filters); no network events yet",
     ),
     # Image
     "ImageList": ("done", ""),
@@ -84,7 +84,7 @@ STATUS: dict[str, tuple[str, str]] = {
     ),
     "ContainerCreate": (
         "partial",
-        "full Config/HostConfig; network modes default (own netns, loopback only), none, host, container:; volumes by bind only; no port publishing",
+        "full Config/HostConfig; network modes default (own netns, loopback only), none, host, container:; binds, named and anonymous volumes (-v, --mount type=volume, image VOLUME, --volumes-from; copy-up, nocopy); no port publishing",
     ),
     "ContainerInspect": ("done", "dockerd's field set; NetworkSettings has no addresses (loopback only)"),
     "ContainerTop": ("done", "ps_args"),
@@ -105,7 +105,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "ContainerUnpause": ("done", ""),
     "ContainerAttach": ("done", "hijacked stream before or after start, stdin with half-close, `logs=1` replay"),
     "ContainerWait": ("done", "not-running, next-exit, removed; headers sent at once"),
-    "ContainerDelete": ("done", "force; `v` accepted (no volumes yet)"),
+    "ContainerDelete": ("done", "force; `v` removes the container's anonymous volumes"),
     "ContainerPrune": ("done", "label, label!, until"),
     # Exec
     "ContainerExec": ("done", ""),
@@ -116,8 +116,12 @@ STATUS: dict[str, tuple[str, str]] = {
     "NetworkList": ("partial", EMPTY.format("[]", "networks")),
     "NetworkInspect": ("404-stub", "`network X not found`; keeps the `docker inspect` chain going"),
     # Volume
-    "VolumeList": ("partial", EMPTY.format('{"Volumes": [], "Warnings": null}', "volumes")),
-    "VolumeInspect": ("404-stub", "`get X: no such volume`; keeps the `docker inspect` chain going"),
+    "VolumeList": ("done", "filters dangling, driver, label, name; no cluster volumes"),
+    "VolumeCreate": ("partial", "local driver only (others: dockerd's plugin-not-found 404); its type/device/o options, mounted while a container uses the volume; no `size` (no quota support); ClusterVolumeSpec answers 503"),
+    "VolumeInspect": ("done", ""),
+    "VolumeUpdate": ("done", "cluster volumes only: 503 as dockerd outside a swarm"),
+    "VolumeDelete": ("done", "409 in use, 404 (force ignores it)"),
+    "VolumePrune": ("done", "anonymous volumes only from API 1.42 unless all=true; label, label!"),
     # Swarm
     "SwarmInit": ("missing", "501"),
     "SwarmJoin": ("missing", "501"),

@@ -68,6 +68,10 @@ MANAGEMENT: dict[str, tuple[str, dict[str, str]]] = {
     "system": ("Manage jocker", {
         "df": "system_df", "events": "events", "info": "info", "prune": "system_prune",
     }),
+    "volume": ("Manage volumes", {
+        "create": "volume_create", "inspect": "volume_inspect", "ls": "volume_ls", "list": "volume_ls",
+        "prune": "volume_prune", "rm": "volume_rm", "remove": "volume_rm",
+    }),
 }  # fmt: skip
 EXTRA: dict[str, tuple[str, str]] = {
     "container_inspect": ("inspect", "Display detailed information on one or more containers"),
@@ -76,6 +80,11 @@ EXTRA: dict[str, tuple[str, str]] = {
     "image_prune": ("image_prune", "Remove unused images"),
     "system_df": ("system_df", "Show jocker disk usage"),
     "system_prune": ("system_prune", "Remove unused data"),
+    "volume_create": ("volume_create", "Create a volume"),
+    "volume_inspect": ("volume_inspect", "Display detailed information on one or more volumes"),
+    "volume_ls": ("volume_ls", "List volumes"),
+    "volume_prune": ("volume_prune", "Remove unused local volumes"),
+    "volume_rm": ("volume_rm", "Remove one or more volumes"),
 }
 
 GLOBAL_HELP = """\

@@ -459,7 +459,17 @@ def parse_mount(spec: str) -> dict[str, Any]:
         elif key == "tmpfs-mode":
             mount.setdefault("TmpfsOptions", {})["Mode"] = int(value, 8)
         elif key == "volume-nocopy":
-            mount.setdefault("VolumeOptions", {})["NoCopy"] = True
+            nocopy = value.lower() not in ("0", "false") if sep else True
+            mount.setdefault("VolumeOptions", {})["NoCopy"] = nocopy
+        elif key == "volume-driver":
+            mount.setdefault("VolumeOptions", {}).setdefault("DriverConfig", {})["Name"] = value
+        elif key in ("volume-opt", "volume-label"):
+            name, _, setting = value.partition("=")
+            options = mount.setdefault("VolumeOptions", {})
+            if key == "volume-label":
+                options.setdefault("Labels", {})[name] = setting
+            else:
+                options.setdefault("DriverConfig", {}).setdefault("Options", {})[name] = setting
         elif key == "consistency":
             mount["Consistency"] = value
         else:
@@ -545,7 +555,10 @@ def create_body(
         entrypoint = [args.entrypoint] if args.entrypoint else [""]
     memory = ram_in_bytes(args.memory, "--memory") if args.memory else 0
     swap = ram_in_bytes(args.memory_swap, "--memory-swap") if args.memory_swap else 0
-    binds = list(args.volume) or None
+    # docker's CLI: a -v with a source is a bind (or a named volume), a bare path an anonymous
+    # volume, sent as Config.Volumes.
+    binds = [spec for spec in args.volume if ":" in spec] or None
+    anonymous = {spec: {} for spec in args.volume if ":" not in spec}
     network = args.network or "default"
     open_stdin = bool(args.interactive)
     config: dict[str, Any] = {
@@ -573,7 +586,7 @@ def create_body(
     config.update(
         {
             "Image": image,
-            "Volumes": {},
+            "Volumes": anonymous,
             "WorkingDir": args.workdir,
             "Entrypoint": entrypoint,
             "OnBuild": None,

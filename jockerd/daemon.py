@@ -19,7 +19,9 @@ from jockerd.services.exec import ExecService
 from jockerd.services.explain import ExplainService
 from jockerd.services.images import ImageService
 from jockerd.services.system import SystemService
+from jockerd.services.volumes import VolumeService
 from jockerd.store.containers import ContainerStore
+from jockerd.store.volumes import VolumeStore
 
 log = logging.getLogger("jockerd")
 
@@ -52,6 +54,8 @@ class Daemon:
             runtimes=self.runtimes,
             settings=host_settings(init_path=find_init()),
         )
+        self.volumes = VolumeService(VolumeStore(config.data_root / "volumes"), self.events)
+        self.containers.volumes = self.volumes
         self.execs = ExecService(self.containers, config.exec_root)
         self.containers.removal_listeners.append(self.execs.forget_container)
         registry = RegistryClient(
@@ -71,11 +75,14 @@ class Daemon:
             runtimes=self.runtimes.info(),
             default_runtime=self.runtimes.default,
         )
+        self.system.volumes = self.volumes
 
     async def restore(self) -> None:
         """Rebuild in-memory state from disk and clear what a crash left half-done."""
         await asyncio.to_thread(self.image_store.recover)
-        await self.containers.restore()
+        await self.volumes.restore()
+        await self.containers.restore()  # rebuilds the volumes' references from the records
+        await self.volumes.unmount_unused()
 
     async def close(self) -> None:
         await self.containers.close()
@@ -89,4 +96,5 @@ class Daemon:
             execs=self.execs,
             events=self.events,
             jocker=self.explain,
+            volumes=self.volumes,
         )

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from jockerd.api import middleware
-from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, JOCKER, SYSTEM
-from jockerd.api.routes import containers, distribution, exec, images, jocker, system, unsupported
+from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, JOCKER, SYSTEM, VOLUMES
+from jockerd.api.routes import containers, distribution, exec, images, jocker, system, unsupported, volumes
 from jockerd.api.routes.containers import ContainerBackend
 from jockerd.api.routes.exec import ExecBackend
 from jockerd.api.routes.images import ImageBackend
 from jockerd.api.routes.jocker import JockerBackend
 from jockerd.api.routes.system import EventBackend, SystemBackend
+from jockerd.api.routes.volumes import NoVolumes, VolumeBackend
 from jockerd.api.routing import add_versioned
 
 # Large uploads (load, import) are streamed, never buffered; this only bounds JSON bodies.
@@ -30,6 +31,7 @@ class Backends:
     execs: ExecBackend
     events: EventBackend
     jocker: JockerBackend | None = None  # jocker's own endpoints (explain); None: answered 501
+    volumes: VolumeBackend | None = None  # None: no volumes (empty list, 404s)
 
 
 def create_app(backends: Backends) -> web.Application:
@@ -44,12 +46,14 @@ def create_app(backends: Backends) -> web.Application:
     app[EVENTS] = backends.events
     if backends.jocker is not None:
         app[JOCKER] = backends.jocker
+    app[VOLUMES] = backends.volumes if backends.volumes is not None else NoVolumes()
     add_versioned(app, system.routes)
     add_versioned(app, images.routes)
     add_versioned(app, distribution.routes)
     add_versioned(app, containers.routes)
     add_versioned(app, exec.routes)
     add_versioned(app, jocker.routes)
+    add_versioned(app, volumes.routes)
     add_versioned(app, unsupported.routes)
     app.on_response_prepare.append(middleware.on_prepare)
     return app

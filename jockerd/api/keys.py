@@ -11,5 +11,6 @@ from jockerd.api.routes.exec import EXECS
 from jockerd.api.routes.images import IMAGES
 from jockerd.api.routes.jocker import JOCKER
 from jockerd.api.routes.system import EVENTS, SYSTEM
+from jockerd.api.routes.volumes import VOLUMES
 
-__all__ = ["CONTAINERS", "EVENTS", "EXECS", "IMAGES", "JOCKER", "SYSTEM"]
+__all__ = ["CONTAINERS", "EVENTS", "EXECS", "IMAGES", "JOCKER", "SYSTEM", "VOLUMES"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
+import termios
+import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
@@ -122,6 +125,23 @@ UPGRADE_HEAD = (
 RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
 HIGH_WATER = 4 * 1024 * 1024  # stop reading from the client beyond this much unread stdin
+HEAD_READ_TIMEOUT = 1.0  # how long the first payload waits for the client to read the 101
+
+
+def _unread_by_peer(transport: asyncio.BaseTransport) -> int:
+    """Bytes we sent on this socket that the peer has not read yet (SIOCOUTQ; 0 if unknown).
+
+    On a unix socket the count drops only when the client's read() takes the bytes, which is
+    what `HijackedStream` needs to know (for TCP it drops at the ACK, which is harmless).
+    """
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    try:
+        buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except OSError:
+        return 0
+    return int.from_bytes(buf, "little")
 
 
 class HijackedStream(asyncio.Protocol):
@@ -129,6 +149,11 @@ class HijackedStream(asyncio.Protocol):
 
     aiohttp's own protocol would close the transport on the client's half-close and parse stdin
     as HTTP; this one keeps writing after EOF from the client and hands stdin bytes over as is.
+
+    The first payload waits (at most HEAD_READ_TIMEOUT) until the client has read the 101 head:
+    docker-py parses the head through a buffered reader and then reads the raw socket, so bytes
+    that arrived together with the head would sit in that buffer, lost (`attach(logs=True,
+    stream=False)` and `exec_run` of a fast command came back empty under load).
     """
 
     def __init__(self, transport: asyncio.Transport) -> None:
@@ -140,6 +165,15 @@ class HijackedStream(asyncio.Protocol):
         self._can_write = asyncio.Event()
         self._can_write.set()
         self._paused_reading = False
+        self._head_read = False
+
+    async def _wait_head_read(self) -> None:
+        self._head_read = True
+        deadline = time.monotonic() + HEAD_READ_TIMEOUT
+        delay = 0.0005
+        while _unread_by_peer(self.transport) and time.monotonic() < deadline and not self._closed:
+            await asyncio.sleep(delay)  # no event says "the peer read it": SIOCOUTQ is polled
+            delay = min(delay * 2, 0.02)
 
     # asyncio.Protocol
 
@@ -181,6 +215,8 @@ class HijackedStream(asyncio.Protocol):
         return data
 
     async def write(self, data: bytes) -> None:
+        if not self._head_read:
+            await self._wait_head_read()
         if self._closed or self.transport.is_closing():
             raise ConnectionResetError("client connection closed")
         self.transport.write(data)

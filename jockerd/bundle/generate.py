@@ -99,7 +99,7 @@ def generate_spec(
     settings: SpecSettings | None = None,
     root_path: str = "rootfs",
     namespace_paths: Mapping[str, str] | None = None,
-    volumes: Mapping[str, str] | None = None,
+    volumes: Iterable[mounts.BindSpec] | None = None,
     privileged_devices: Iterable[Mapping[str, Any]] | None = None,
     stat: resources.StatFn = os.stat,
 ) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def generate_spec(
     - `container_dir`: where the container's hosts, hostname and resolv.conf live (None: none);
     - `root_path`: root.path as written in the spec (relative to the bundle);
     - `namespace_paths`: namespace type → path to join, for `container:<id>` modes;
-    - `volumes`: volume path in the container → host directory backing it;
+    - `volumes`: the volume mounts, each resolved to the host directory backing it;
     - `privileged_devices`: the host's devices for --privileged (default: resources.host_devices()).
     """
     settings = settings or SpecSettings()

@@ -119,11 +119,25 @@ def tmpfs_mount(dest: str, options: str = "", *, from_mounts: bool = False) -> d
 
 @dataclass(frozen=True)
 class BindSpec:
-    source: str  # "" for an anonymous volume
+    """A bind mount, or (kind "volume") a volume mount before it is resolved to its directory:
+    `source` is then the volume's name ("" for an anonymous volume)."""
+
+    source: str
     destination: str
     writable: bool = True
     propagation: str = DEFAULT_PROPAGATION
     recursive: bool = True
+    kind: str = "bind"
+    mode: str = ""  # the -v mode text as given ("ro,nocopy"), inspect's Mode
+    copy_data: bool = True  # a volume is filled from the image unless `nocopy`/volume-nocopy
+    driver: str = ""  # --mount volume-driver (VolumeOptions.DriverConfig.Name)
+    driver_options: tuple[tuple[str, str], ...] = ()  # --mount volume-opt
+    labels: tuple[tuple[str, str], ...] = ()  # --mount volume-label
+    from_config: bool = False  # an anonymous volume for a Config.Volumes path (inspect's Mode "")
+
+    @property
+    def is_volume(self) -> bool:
+        return self.kind == "volume"
 
 
 def parse_bind(raw: str) -> BindSpec:
@@ -142,10 +156,18 @@ def parse_bind(raw: str) -> BindSpec:
     if mode and not _valid_mode(mode):
         raise InvalidParameterError(f"invalid mode: {mode}")
     opts = mode.split(",") if mode else []
-    if source and not source.startswith("/"):
-        raise UnsupportedError(f"named volumes are not implemented by jocker yet: {raw}")
     propagation = next((o for o in opts if o in PROPAGATIONS), DEFAULT_PROPAGATION)
-    return BindSpec(source, _check_destination(dest, "bind"), "ro" not in opts, propagation)
+    if not source.startswith("/"):
+        # A name (or nothing: anonymous) is a volume (moby's linuxParser.ParseMountRaw).
+        return BindSpec(
+            source,
+            _check_destination(dest, "volume"),
+            "ro" not in opts,
+            kind="volume",
+            mode=mode,
+            copy_data="nocopy" not in opts,
+        )
+    return BindSpec(source, _check_destination(dest, "bind"), "ro" not in opts, propagation, mode=mode)
 
 
 def _valid_mode(mode: str) -> bool:
@@ -174,9 +196,29 @@ def bind_mount(bind: BindSpec) -> dict[str, Any]:
 
 
 def _api_mount(mount: Mapping[str, Any]) -> dict[str, Any] | BindSpec:
-    """A HostConfig.Mounts entry (--mount) of type bind or tmpfs."""
+    """A HostConfig.Mounts entry (--mount) of type bind, volume or tmpfs."""
     kind = mount.get("Type")
     target = str(mount.get("Target") or "")
+    if kind == "volume":
+        for field in ("BindOptions", "TmpfsOptions"):
+            if mount.get(field):
+                raise InvalidParameterError(
+                    f'invalid mount config for type "volume": field {field} must not be specified'
+                )
+        opts = mount.get("VolumeOptions") or {}
+        if opts.get("Subpath"):
+            raise UnsupportedError("volume subpaths are not implemented by jocker yet")
+        driver = opts.get("DriverConfig") or {}
+        return BindSpec(
+            str(mount.get("Source") or ""),
+            _check_destination(target, "volume"),
+            not mount.get("ReadOnly"),
+            kind="volume",
+            copy_data=not opts.get("NoCopy"),
+            driver=str(driver.get("Name") or ""),
+            driver_options=tuple(sorted((driver.get("Options") or {}).items())),
+            labels=tuple(sorted((opts.get("Labels") or {}).items())),
+        )
     if kind == "bind":
         source = str(mount.get("Source") or "")
         if not source.startswith("/"):
@@ -205,13 +247,48 @@ def _api_mount(mount: Mapping[str, Any]) -> dict[str, Any] | BindSpec:
     raise UnsupportedError(f"mounts of type {kind!r} are not implemented by jocker yet")
 
 
+def volume_specs(
+    config: Mapping[str, Any], host: HostConfig, *, covered: Iterable[str] = ()
+) -> tuple[list[BindSpec], set[str]]:
+    """The container's volume mounts before they are resolved, and the destinations of its other
+    user mounts (binds, tmpfs).
+
+    -v NAME:/dst and -v /dst, --mount type=volume, then an anonymous volume (`from_config`) for
+    each Config.Volumes path (the image's and the request's) that nothing else mounts, nor
+    `covered` (--volumes-from's destinations), as dockerd's registerMountPoints and
+    createContainerOSSpecificSettings.
+    """
+    specs: list[BindSpec] = []
+    others: set[str] = set()
+    for raw in host.get("Binds") or []:
+        bind = parse_bind(raw)
+        if bind.is_volume:
+            specs.append(bind)
+        else:
+            others.add(bind.destination)
+    for mount in host.get("Mounts") or []:
+        parsed = _api_mount(mount)
+        if isinstance(parsed, BindSpec) and parsed.is_volume:
+            specs.append(parsed)
+        else:
+            others.add(parsed.destination if isinstance(parsed, BindSpec) else parsed["destination"])
+    others.update(os.path.normpath(dest) for dest in (host.get("Tmpfs") or {}))
+    taken = others | {spec.destination for spec in specs} | set(covered)
+    for dest in sorted((config.get("Volumes") or {}).keys()):
+        clean = _check_destination(dest, "volume")
+        if clean not in taken:
+            specs.append(BindSpec("", clean, kind="volume", from_config=True))
+            taken.add(clean)
+    return specs, others
+
+
 def with_mounts(
     spec: Spec,
     config: Mapping[str, Any],
     host: HostConfig,
     *,
     network_files: Mapping[str, str] | None = None,
-    volumes: Mapping[str, str] | None = None,
+    volumes: Iterable[BindSpec] | None = None,
 ) -> Spec:
     """Binds, Mounts, Tmpfs, anonymous volumes and /etc/{hosts,hostname,resolv.conf} → mounts.
 
@@ -219,9 +296,10 @@ def with_mounts(
     one at /dev drops all of /dev/*); /dev/shm gets size=ShmSize and disappears with
     --ipc=none (and is the host's with --ipc=host); user mounts are sorted so parents come
     first; --read-only makes the other mounts ro too (not /proc, /dev*). `network_files` maps
-    in-container path → host file (the container's own copies); `volumes` maps each volume path
-    (the image's and Config.Volumes, and -v /path) to the host directory that backs it; a
-    volume path with no directory stays in the rootfs.
+    in-container path → host file (the container's own copies); `volumes` are the container's
+    volume mounts resolved to the directories that back them (services/container_volumes.py:
+    named and anonymous -v, --mount type=volume, the image's and Config.Volumes, --volumes-from);
+    a volume path with no directory there stays in the rootfs.
     """
     shm_size = int(host.get("ShmSize") or 0) or DEFAULT_SHM_SIZE
     if int(host.get("ShmSize") or 0) < 0:
@@ -230,27 +308,32 @@ def with_mounts(
     ipc_mode = _mode(host.get("IpcMode"))
 
     user: list[dict[str, Any]] = []
-    anonymous = set((config.get("Volumes") or {}).keys())
+    volume_destinations: list[str] = []
     for raw in host.get("Binds") or []:
         bind = parse_bind(raw)
-        if bind.source:
-            user.append(bind_mount(bind))
+        if bind.is_volume:
+            volume_destinations.append(bind.destination)
         else:
-            anonymous.add(bind.destination)
+            user.append(bind_mount(bind))
     for mount in host.get("Mounts") or []:
         parsed = _api_mount(mount)
-        user.append(bind_mount(parsed) if isinstance(parsed, BindSpec) else parsed)
+        if isinstance(parsed, BindSpec) and parsed.is_volume:
+            volume_destinations.append(parsed.destination)
+        else:
+            user.append(bind_mount(parsed) if isinstance(parsed, BindSpec) else parsed)
     for dest, options in (host.get("Tmpfs") or {}).items():
         user.append(tmpfs_mount(dest, options or ""))
 
-    destinations = [m["destination"] for m in user]
+    destinations = [m["destination"] for m in user] + volume_destinations
     duplicate = next((d for d in destinations if destinations.count(d) > 1), None)
     if duplicate:
         raise InvalidParameterError(f"Duplicate mount point: {duplicate}")
-    for dest in sorted(anonymous):
-        dest = _check_destination(dest, "volume")
-        if dest not in destinations and volumes and dest in volumes:
-            user.append(bind_mount(BindSpec(volumes[dest], dest)))
+    for dest in config.get("Volumes") or {}:
+        _check_destination(dest, "volume")
+    taken_by_user = {m["destination"] for m in user}
+    for volume in volumes or ():
+        if volume.destination not in taken_by_user:
+            user.append(bind_mount(volume))
     if ipc_mode == "host":
         user.append(bind_mount(BindSpec("/dev/shm", "/dev/shm")))
     for dest, source in (network_files or {}).items():

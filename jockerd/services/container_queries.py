@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from jockerd.errors import ConflictError, InvalidParameterError, JockerError
 from jockerd.services.container_state import DockerState
+from jockerd.services.container_volumes import mount_point_view
 from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import ZERO_TIME, human_duration, parse_rfc3339
 from jockerd.store.containers import ContainerRecord
@@ -91,7 +92,7 @@ class ContainerQueries:
             out["SizeRootFs"] = out["SizeRw"] + sum(
                 await asyncio.to_thread(lambda: [dir_size(p) for p in lowers])
             )
-        out["Mounts"] = mount_points(record.host_config)
+        out["Mounts"] = mount_points(record.host_config, record.mount_points)
         out["Config"] = record.config
         out["NetworkSettings"] = network_settings(record)
         return out
@@ -144,7 +145,7 @@ class ContainerQueries:
             "ancestor": lambda v: self._ancestor_matches(record, v),
             "label": lambda v: labels_match(record.config.get("Labels") or {}, {"label": [v]}),
             "volume": lambda v: any(m.get("Destination") == v or m.get("Name") == v or m.get("Source") == v
-                                    for m in mount_points(record.host_config)),
+                                    for m in mount_points(record.host_config, record.mount_points)),
             "network": lambda v: v == network_name(record),
             "expose": lambda v: v in (record.config.get("ExposedPorts") or {}),
             "publish": lambda v: v in (record.host_config.get("PortBindings") or {}),
@@ -189,7 +190,7 @@ class ContainerQueries:
             "Status": self._status_text(container),
             "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "default")},
             "NetworkSettings": {"Networks": network_settings(record)["Networks"]},
-            "Mounts": mount_points(record.host_config),
+            "Mounts": mount_points(record.host_config, record.mount_points),
         }
         if size:
             upper = self.snapshots.upper_dir(record.id)
@@ -235,21 +236,25 @@ class ContainerQueries:
         return titles, processes
 
 
-def mount_points(host: dict[str, Any]) -> list[dict[str, Any]]:
-    """inspect's Mounts for -v/--mount/--tmpfs (bind and tmpfs; volumes are not managed yet)."""
+def mount_points(host: dict[str, Any], volumes: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """inspect's Mounts: binds and tmpfs from the HostConfig, then the volume mount points the
+    record holds (services/container_volumes.py)."""
     points = []
     for bind in host.get("Binds") or []:
         parts = bind.split(":")
-        if len(parts) < 2:
+        if len(parts) < 2 or not parts[0].startswith("/"):
             continue
         source, destination = parts[0], parts[1]
         mode = parts[2] if len(parts) > 2 else ""
         points.append({"Type": "bind", "Source": source, "Destination": destination, "Mode": mode,
                        "RW": "ro" not in mode.split(","), "Propagation": "rprivate"})  # fmt: skip
     for mount in host.get("Mounts") or []:
+        if mount.get("Type") == "volume":
+            continue
         points.append({"Type": mount.get("Type", ""), "Source": mount.get("Source", ""),
                        "Destination": mount.get("Target", ""), "Mode": "",
                        "RW": not mount.get("ReadOnly", False), "Propagation": "rprivate"})  # fmt: skip
+    points.extend(mount_point_view(point) for point in volumes or ())
     return points
 
 

@@ -64,6 +64,7 @@ from jockerd.services.container_config import (
 from jockerd.services.container_io import LogsAndStats
 from jockerd.services.container_queries import ContainerQueries, dir_size
 from jockerd.services.container_state import DockerState, not_running
+from jockerd.services.container_volumes import ContainerVolumes
 from jockerd.services.events import EventBus
 from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import parse_rfc3339, rfc3339_nano
@@ -127,6 +128,7 @@ class Container:
     run_done: asyncio.Event = field(default_factory=asyncio.Event)
     removed: bool = False
     stopping: bool = False
+    volumes_mounted: bool = False  # its volumes are mounted for the current run
 
     @property
     def id(self) -> str:
@@ -137,7 +139,7 @@ class Container:
         return DockerState(self.record.state.status)
 
 
-class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
+class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, ContainerVolumes):
     def __init__(
         self,
         *,
@@ -163,6 +165,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         # Starts shims by fork (~20 ms less per run and exec); exec'ing jocker-shim is the fallback.
         self.zygote = ShimZygote(shim_argv or ShimClient.shim_argv, exec_root / "shim-zygote.sock")
         self.image_service: Any = None  # the daemon sets it: commit makes images
+        self.volumes: Any = None  # the daemon sets it: the VolumeService (None: no volumes)
         # Told the ID of each removed container (exec sessions die with their container).
         self.removal_listeners: list[Callable[[str], None]] = []
         self.names = naming.NameRegistry()
@@ -307,7 +310,13 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             self._created_specs[record.id] = self._generate_spec(record)
             self.store.save(record)
 
-        await asyncio.to_thread(write)
+        record.mount_points = await self._create_volumes(record)
+        try:
+            await asyncio.to_thread(write)
+        except BaseException:
+            self._created_specs.pop(record.id, None)
+            await self._release_volumes(record.id, record.mount_points, remove_anonymous=True)
+            raise
         return record
 
     def _write_network_files(self, record: ContainerRecord) -> None:
@@ -355,6 +364,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
                 view,
                 container_dir=self.store.dir(record.id),
                 settings=self.settings,
+                volumes=self._volume_binds(record),
             )
 
     # -- start -----------------------------------------------------------------------------------
@@ -380,7 +390,9 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         state_dir = self.exec_root / "shim" / record.id
         try:
             check_network_mode(record.host_config)
+            await self._mount_volumes(container)
             mounts = await asyncio.to_thread(self._prepare_run, record, bundle, state_dir)
+            await asyncio.to_thread(self._populate_volumes, record)
             log_config = record.host_config.get("LogConfig") or {}
             log_options = log_config.get("Config") or {}
             options = ShimOptions(
@@ -466,6 +478,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         record.state.exit_code = start_error_exit_code(message)
         self._save(container)
         await asyncio.to_thread(shutil.rmtree, bundle, True)
+        await self._unmount_volumes(container)
         code = record.state.exit_code
         self._resolve(container.exit_waiters, (code, message))
         container.exit_waiters = []
@@ -510,6 +523,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             self._save(container)
             for leftover in (self.exec_root / "bundles" / record.id, self.exec_root / "shim" / record.id):
                 await asyncio.to_thread(shutil.rmtree, leftover, True)
+            await self._unmount_volumes(container)
             if status.oom_killed:
                 self._event(container, "oom")
             self._event(container, "die", exitCode=str(status.exit_code))
@@ -563,7 +577,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
     async def _auto_remove(self, container: Container) -> None:
         async with container.lock:
             if not container.removed:
-                await self._remove(container)
+                await self._remove(container, volumes=True)  # --rm takes its anonymous volumes
 
     # -- wait ------------------------------------------------------------------------------------
 
@@ -677,7 +691,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             container.stopping = False
         self._event(container, "stop")
         if container.record.host_config.get("AutoRemove") and not container.removed:
-            await self._remove(container)
+            await self._remove(container, volumes=True)
 
     async def restart(self, ref: str, timeout: int | None, signal: str | None = None) -> None:
         container = self.get(ref)
@@ -754,9 +768,9 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
                     )
                 container.record.host_config["AutoRemove"] = False
                 await self._stop(container, 0, "KILL")
-            await self._remove(container)
+            await self._remove(container, volumes=volumes)
 
-    async def _remove(self, container: Container) -> None:
+    async def _remove(self, container: Container, *, volumes: bool = False) -> None:
         """Delete everything of an exited container (its lock held); fire `removed` waiters."""
         record = container.record
         container.removed = True
@@ -772,6 +786,8 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             self.store.delete(record.id)
 
         await asyncio.to_thread(delete)
+        await self._unmount_volumes(container)
+        await self._release_volumes(record.id, record.mount_points, remove_anonymous=volumes)
         for forget in self.removal_listeners:
             forget(record.id)
         self._event(container, "destroy")
@@ -924,6 +940,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
                 self.names.reserve(record.name, record.id)
             except ConflictError:
                 record.name = self.names.generate(record.id)
+            self._restore_volumes(container)
         for container in list(self.containers.values()):
             await self._readopt(container)
 

@@ -60,6 +60,8 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
         ]
         if not any(w in candidates or w + ":latest" in candidates for w in filters["image"]):
             return False
+    if "volume" in filters and (kind != "volume" or actor.get("ID", "") not in filters["volume"]):
+        return False
     return labels_match(attributes, {"label": filters.get("label", [])})
 
 

@@ -102,6 +102,7 @@ class SystemService:
         self.containers = containers
         self.runtimes = runtimes or {}
         self.default_runtime = default_runtime
+        self.volumes: Any = None  # the daemon sets it: the VolumeService, for df
         self.started = datetime.now(UTC)
         self.id = engine_id(data_root)
 
@@ -178,7 +179,7 @@ class SystemService:
                 listed = await self.containers.list(all=True, limit=None, size=True, filters={})
             out["Containers"] = listed
         if "volume" in wanted:
-            out["Volumes"] = []
+            out["Volumes"] = await self.volumes.disk_usage() if self.volumes is not None else []
         if "build-cache" in wanted:
             out["BuildCache"] = []
         return out

@@ -72,6 +72,8 @@ class ContainerRecord(BaseModel):
     restart_count: int = 0
     restart_delay: float = 0.0  # the restart manager's current back-off
     chain_ids: list[str] = Field(default_factory=list)
+    # Volume mount points (services/container_volumes.py): inspect's keys plus CopyData, Named.
+    mount_points: list[dict[str, Any]] = Field(default_factory=list)
     log_path: str = ""
     resolv_conf_path: str = ""
     hostname_path: str = ""

@@ -11,7 +11,7 @@ import pytest
 
 from jockerd.bundle.defaults import ALL_CAPABILITIES, DEFAULT_CAPABILITIES
 from jockerd.bundle.generate import SpecSettings, generate_spec
-from jockerd.bundle.mounts import merge_tmpfs_options, parse_bind
+from jockerd.bundle.mounts import BindSpec, merge_tmpfs_options, parse_bind
 from jockerd.bundle.opts import parse_security_opts, replace_or_append_env, tweak_capabilities
 from jockerd.bundle.resources import parse_device_cgroup_rule
 from jockerd.errors import InvalidParameterError, UnsupportedError
@@ -502,7 +502,6 @@ def test_binds(build: Build) -> None:
         ("/a:/", InvalidParameterError, "destination can't be '/'"),
         ("/a:/b:ro:x", InvalidParameterError, "^invalid volume specification: '/a:/b:ro:x'$"),
         (":/b", InvalidParameterError, "invalid volume specification"),
-        ("myvolume:/data", UnsupportedError, "named volumes are not implemented by jocker yet"),
     ],
 )
 def test_bind_errors(raw: str, error: type[Exception], message: str) -> None:
@@ -512,10 +511,44 @@ def test_bind_errors(raw: str, error: type[Exception], message: str) -> None:
 
 def test_anonymous_volumes(build: Build, image_config: dict[str, Any]) -> None:
     image_config["config"]["Volumes"] = {"/var/lib/data": {}}
-    spec = build({"Binds": ["/cache"]}, volumes={"/var/lib/data": "/vols/1", "/cache": "/vols/2"})
+    resolved = [BindSpec("/vols/1", "/var/lib/data"), BindSpec("/vols/2", "/cache", writable=False)]
+    spec = build({"Binds": ["/cache:ro"]}, volumes=resolved)
     assert _mount(spec, "/var/lib/data")["source"] == "/vols/1"
-    assert _mount(spec, "/cache")["source"] == "/vols/2"
+    assert _mount(spec, "/cache") == {
+        "destination": "/cache",
+        "type": "bind",
+        "source": "/vols/2",
+        "options": ["rbind", "ro", "rprivate"],
+    }
     assert _mount(build(), "/var/lib/data") is None  # no volume: the path stays in the rootfs
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("myvol:/data", BindSpec("myvol", "/data", kind="volume")),
+        ("myvol:/data/:ro", BindSpec("myvol", "/data", False, kind="volume", mode="ro")),
+        ("v.1_x-y:/d:nocopy", BindSpec("v.1_x-y", "/d", kind="volume", mode="nocopy", copy_data=False)),
+        ("/data", BindSpec("", "/data", kind="volume")),
+        ("x/y:/d", BindSpec("x/y", "/d", kind="volume")),  # the volume service rejects the name
+        ("/srv:/d:ro,z", BindSpec("/srv", "/d", False, mode="ro,z")),
+    ],
+)
+def test_parse_bind_volumes(raw: str, expected: BindSpec) -> None:
+    assert parse_bind(raw) == expected
+
+
+def test_volume_mounts(build: Build) -> None:
+    body = {
+        "Binds": ["named:/named:ro"],
+        "Mounts": [{"Type": "volume", "Source": "other", "Target": "/other"}],
+    }
+    # The service resolves names to directories; a volume it did not resolve is not mounted.
+    spec = build(body, volumes=[BindSpec("/vols/named/_data", "/named", writable=False)])
+    assert _mount(spec, "/named")["options"] == ["rbind", "ro", "rprivate"]
+    assert _mount(spec, "/other") is None
+    with pytest.raises(InvalidParameterError, match=r"^Duplicate mount point: /named$"):
+        build({"Binds": ["a:/named", "/srv:/named"]})
 
 
 def test_tmpfs(build: Build) -> None:
@@ -566,7 +599,9 @@ def test_mounts_api(build: Build) -> None:
         "mode=700",
     ]
     with pytest.raises(UnsupportedError):
-        build({"Mounts": [{"Type": "volume", "Source": "v", "Target": "/v"}]})
+        build({"Mounts": [{"Type": "npipe", "Source": "v", "Target": "/v"}]})
+    with pytest.raises(InvalidParameterError, match="field BindOptions must not be specified"):
+        build({"Mounts": [{"Type": "volume", "Target": "/v", "BindOptions": {"Propagation": "shared"}}]})
 
 
 def test_user_mounts_replace_defaults(build: Build) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+from tests.conftest import UnixHTTPConnection
 
 docker = pytest.importorskip("docker")
 
@@ -60,4 +64,29 @@ def test_attach_with_logs_replays_the_log(client):
     # logs=1, stream=0: what the log holds, then the end of the stream
     assert container.attach(stdout=True, stderr=True, logs=True, stream=False) == b"one\ntwo\n"
     assert container.attach(stdout=True, stderr=False, logs=True, stream=False) == b"one\n"
+    container.remove()
+
+
+def test_hijacked_output_waits_until_the_client_has_read_the_head(shared_jockerd, client):
+    """A client that reads the 101 head through a buffered reader and then the raw socket (as
+    docker-py does) must find every byte on the socket: the daemon sends the first payload only
+    once the head has been read. The client here reads the head late, on purpose, so the log
+    replay is ready first; before the fix it arrived with the head and was lost in the buffer."""
+    container = client.containers.run("busybox", ["echo", "late reader"], detach=True)
+    assert container.wait()["StatusCode"] == 0
+    conn = UnixHTTPConnection(str(shared_jockerd.sock))
+    conn.request(
+        "POST",
+        f"/v1.51/containers/{container.id}/attach?logs=1&stream=0&stdout=1",
+        headers={"Upgrade": "tcp", "Connection": "Upgrade"},
+    )
+    time.sleep(0.3)  # the scenario: the daemon is ready to send before the head is read
+    response = conn.getresponse()
+    assert response.status == 101
+    raw = response.fp.raw  # under the buffered reader, as docker-py's _get_raw_response_socket
+    data = b""
+    while chunk := raw.read(4096):
+        data += chunk
+    assert data == b"\x01\x00\x00\x00\x00\x00\x00\x0clate reader\n"
+    conn.close()
     container.remove()

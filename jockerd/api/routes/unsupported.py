@@ -9,10 +9,10 @@ that every swagger endpoint resolves to the route named after it. app.py registe
 
 What each endpoint answers:
 - by default 501 `{"message": "<operationId> (<METHOD> <path>) is not implemented by jocker yet"}`;
-- the lookups of the untyped `docker inspect X` chain (containers, networks, volumes, plugins) and
+- the lookups of the untyped `docker inspect X` chain (networks, plugins) and
   exec inspect answer Docker's 404 for that kind: the chain asks one kind after another and
   stops at the first status that is not 404 (docker-cli-flows.md §A3, trace 14b);
-- the listings the CLI needs (`ps`, `network ls`, `volume ls`, `plugin ls`) answer empty: no
+- the listings the CLI needs (`network ls`, `plugin ls`) answer empty: no
   such object exists in jocker yet;
 - swarm endpoints answer 503 as dockerd does on a node that is not in a swarm (moby
   daemon/cluster `errNoManager`, `errNoSwarm`); only init and join are "not implemented".
@@ -47,13 +47,6 @@ UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/build/prune", "BuildPrune"),
     ("GET", "/images/search", "ImageSearch"),
     # Exec
-    # Volume
-    ("GET", "/volumes", "VolumeList"),
-    ("POST", "/volumes/create", "VolumeCreate"),
-    ("GET", "/volumes/{name}", "VolumeInspect"),
-    ("PUT", "/volumes/{name}", "VolumeUpdate"),
-    ("DELETE", "/volumes/{name}", "VolumeDelete"),
-    ("POST", "/volumes/prune", "VolumePrune"),
     # Network
     ("GET", "/networks", "NetworkList"),
     ("GET", "/networks/{id}", "NetworkInspect"),
@@ -155,10 +148,6 @@ async def network_list(request: web.Request) -> web.Response:
     return json_response([])
 
 
-async def volume_list(request: web.Request) -> web.Response:
-    return json_response({"Volumes": [], "Warnings": None})
-
-
 async def plugin_list(request: web.Request) -> web.Response:
     return json_response([])
 
@@ -168,10 +157,6 @@ async def plugin_list(request: web.Request) -> web.Response:
 
 async def network_inspect(request: web.Request) -> web.Response:
     raise NotFoundError(f"network {_param(request)} not found")
-
-
-async def volume_inspect(request: web.Request) -> web.Response:
-    raise NotFoundError(f"get {_param(request)}: no such volume")
 
 
 async def plugin_inspect(request: web.Request) -> web.Response:
@@ -191,10 +176,8 @@ async def swarm_leave(request: web.Request) -> web.Response:
 
 SPECIAL_HANDLERS: dict[str, Handler] = {
     "NetworkList": network_list,
-    "VolumeList": volume_list,
     "PluginList": plugin_list,
     "NetworkInspect": network_inspect,
-    "VolumeInspect": volume_inspect,
     "PluginInspect": plugin_inspect,
     "SwarmLeave": swarm_leave,
 }
