@@ -80,3 +80,48 @@ def umount2(path: Path, flags: int = MNT_DETACH) -> bool:
     if err in (errno.EINVAL, errno.ENOENT):
         return False
     raise OSError(err, os.strerror(err), str(path))
+
+
+# The new mount API (Linux 5.2): a filesystem mounted *detached*, reachable only through its fd.
+# The daemon uses it to look into a stopped container's overlay without attaching the mount
+# anywhere; the mount goes away with the last fd (services/container_archive.py).
+SYS_FSOPEN = 430
+SYS_FSCONFIG = 431
+SYS_FSMOUNT = 432
+FSOPEN_CLOEXEC = 0x1
+FSCONFIG_SET_STRING = 1
+FSCONFIG_CMD_CREATE = 6
+FSMOUNT_CLOEXEC = 0x1
+
+
+def _check(result: int, what: str) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), what)
+    return int(result)
+
+
+# A second handle: _libc.syscall's argtypes are openat2's; these calls pass longs and pointers.
+_raw = ctypes.CDLL("libc.so.6", use_errno=True)
+_raw.syscall.restype = ctypes.c_long
+_long = ctypes.c_long
+
+
+def mount_detached(fstype: str, options: list[tuple[str, str]]) -> int:
+    """fsopen + fsconfig (one string per option) + fsmount: the root fd of a detached mount.
+
+    The caller closes the fd; the mount is then gone (nothing to unmount, nothing visible in
+    any mount table meanwhile).
+    """
+    syscall = _raw.syscall
+    name = ctypes.c_char_p(fstype.encode())
+    fs_fd = _check(syscall(_long(SYS_FSOPEN), name, _long(FSOPEN_CLOEXEC)), f"fsopen {fstype}")
+    try:
+        for key, value in options:
+            args = (ctypes.c_char_p(key.encode()), ctypes.c_char_p(os.fsencode(value)), _long(0))
+            _check(syscall(_long(SYS_FSCONFIG), _long(fs_fd), _long(FSCONFIG_SET_STRING), *args), key)
+        create = (_long(FSCONFIG_CMD_CREATE), None, None, _long(0))
+        _check(syscall(_long(SYS_FSCONFIG), _long(fs_fd), *create), f"fsconfig create {fstype}")
+        return _check(syscall(_long(SYS_FSMOUNT), _long(fs_fd), _long(FSMOUNT_CLOEXEC), _long(0)), "fsmount")
+    finally:
+        os.close(fs_fd)

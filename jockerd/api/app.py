@@ -9,6 +9,7 @@ from aiohttp import web
 from jockerd.api import middleware
 from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, JOCKER, SYSTEM, VOLUMES
 from jockerd.api.routes import containers, distribution, exec, images, jocker, system, unsupported, volumes
+from jockerd.api.routes.archive import routes as archive_routes
 from jockerd.api.routes.containers import ContainerBackend
 from jockerd.api.routes.exec import ExecBackend
 from jockerd.api.routes.images import ImageBackend
@@ -51,6 +52,7 @@ def create_app(backends: Backends) -> web.Application:
     add_versioned(app, images.routes)
     add_versioned(app, distribution.routes)
     add_versioned(app, containers.routes)
+    add_versioned(app, archive_routes)
     add_versioned(app, exec.routes)
     add_versioned(app, jocker.routes)
     add_versioned(app, volumes.routes)

@@ -213,7 +213,7 @@ class _HashingReader:
 # -- the extractor ----------------------------------------------------------------------------------
 
 
-def _entry_parts(name: str) -> tuple[str, ...]:
+def _entry_parts(name: str, *, whiteouts: bool = True) -> tuple[str, ...]:
     """Normalize an entry name to its components; absolute names count from the layer root.
 
     Any `..` is rejected outright, even one that would stay inside: no legitimate layer needs it and
@@ -222,7 +222,7 @@ def _entry_parts(name: str) -> tuple[str, ...]:
     parts = tuple(part for part in name.split("/") if part not in ("", "."))
     if ".." in parts:
         raise LayerError(f"invalid layer: path escapes the layer root: {name}")
-    if any(part.startswith(WHITEOUT_PREFIX) for part in parts[:-1]):
+    if whiteouts and any(part.startswith(WHITEOUT_PREFIX) for part in parts[:-1]):
         raise LayerError(f"invalid layer: malformed whiteout: whiteout used as a directory: {name}")
     return parts
 
@@ -295,15 +295,44 @@ class _Extractor:
     and the whiteouts already made (to refuse later entries that contradict them).
     """
 
-    def __init__(self, root_fd: int) -> None:
+    def __init__(
+        self,
+        root_fd: int,
+        *,
+        prefix: tuple[str, ...] = (),
+        whiteouts: bool = True,
+        owner: tuple[int, int] | None = None,
+        no_overwrite_dir_non_dir: bool = False,
+    ) -> None:
+        """A layer by default. `docker cp` (extract_archive) puts every entry under `prefix` (the
+        extraction point, resolved, relative to the root), writes `.wh.*` names as they are,
+        may force one owner, and may refuse to replace a directory by a non-directory or back."""
         self._root = root_fd
+        self._prefix = prefix
+        self._layer = whiteouts
+        self._owner = owner
+        self._no_overwrite_dir_non_dir = no_overwrite_dir_non_dir
         self._dir_times: dict[tuple[str, ...], tuple[int, int]] = {}
         self._whiteouts: set[tuple[str, ...]] = set()
         self.size = 0
 
+    def _check_overwrite(self, member: tarfile.TarInfo, parent: int, parts: tuple[str, ...]) -> None:
+        """moby's NoOverwriteDirNonDir, in its words (paths are the container's)."""
+        try:
+            st = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        path, dest = "/" + "/".join(parts), "/" + "/".join(self._prefix)
+        if stat.S_ISDIR(st.st_mode) and member.type != tarfile.DIRTYPE:
+            raise LayerError(f'cannot overwrite directory "{path}" with non-directory "{dest}"')
+        if not stat.S_ISDIR(st.st_mode) and member.type == tarfile.DIRTYPE:
+            raise LayerError(f'cannot overwrite non-directory "{path}" with directory "{dest}"')
+
     def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        parts = _entry_parts(member.name)
-        if parts and parts[-1].startswith(WHITEOUT_PREFIX):
+        parts = self._prefix + _entry_parts(member.name, whiteouts=self._layer)
+        if self._owner is not None:
+            member.uid, member.gid = self._owner
+        if self._layer and parts and parts[-1].startswith(WHITEOUT_PREFIX):
             self._add_whiteout(member, parts)
             return
         if member.issparse():
@@ -320,6 +349,8 @@ class _Extractor:
         parent = self._open_dir(parts[:-1], create=True)
         try:
             name = parts[-1]
+            if self._no_overwrite_dir_non_dir:
+                self._check_overwrite(member, parent, parts)
             if member.type in _REGULAR_TYPES:
                 self._add_file(tar, member, parent, name)
             elif member.type == tarfile.DIRTYPE:
@@ -468,7 +499,7 @@ class _Extractor:
         missing = LayerError(
             f"invalid layer: hardlink target not in the layer: {member.name} -> {member.linkname}"
         )
-        source = _entry_parts(member.linkname)
+        source = self._prefix + _entry_parts(member.linkname, whiteouts=self._layer)
         if not source:
             raise LayerError(f"invalid layer: hardlink to the layer root: {member.name}")
         if source in self._whiteouts:
@@ -564,6 +595,47 @@ def apply_layer(stream: BinaryIO, target: Path) -> AppliedLayer:
     return AppliedLayer(
         diff_id=f"sha256:{reader.digest.hexdigest()}", size=extractor.size, tar_size=reader.size
     )
+
+
+def extract_archive(
+    stream: BinaryIO,
+    root_fd: int,
+    prefix: tuple[str, ...],
+    *,
+    owner: tuple[int, int] | None = None,
+    no_overwrite_dir_non_dir: bool = False,
+) -> int:
+    """`docker cp`'s extraction: a tar (gzip, zstd or plain) under the directory `prefix` of the
+    tree at `root_fd`, by the same in-root extractor as layers, so no entry (`..`, absolute
+    names, symlinks followed by writes through them, hardlinks) reaches outside `root_fd`.
+    `prefix` must already be resolved (no symlinks). Whiteout names are ordinary files here.
+    Returns the bytes of file content written. Raises LayerError for a bad or hostile tar.
+    """
+    check_openat2()
+    root = _openat2(root_fd, ".", _DIR_READ)  # a readable fd: the root entry sets its metadata
+    try:
+        extractor = _Extractor(
+            root,
+            prefix=prefix,
+            whiteouts=False,
+            owner=owner,
+            no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+        )
+        try:
+            with tarfile.open(
+                fileobj=cast(IO[bytes], open_decompressed(stream)), mode="r|", bufsize=_CHUNK
+            ) as tar:
+                while (member := tar.next()) is not None:
+                    tar.members.clear()
+                    with _blamed_on_layer(member.name):
+                        extractor.add(tar, member)
+            with _blamed_on_layer("directory times"):
+                extractor.finish()
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as e:
+            raise LayerError(f"invalid layer: {e}") from e
+    finally:
+        os.close(root)
+    return extractor.size
 
 
 @contextlib.contextmanager

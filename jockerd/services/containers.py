@@ -46,6 +46,7 @@ from jockerd.ids import new_id, resolve_prefix
 from jockerd.imagestore.snapshots import Snapshotter
 from jockerd.imagestore.store import ImageStore
 from jockerd.services import attach as attaching
+from jockerd.services.container_archive import ArchiveAndExport
 from jockerd.services.container_commit import CommitAndChanges
 from jockerd.services.container_config import (
     arch,
@@ -139,7 +140,7 @@ class Container:
         return DockerState(self.record.state.status)
 
 
-class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, ContainerVolumes):
+class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, ContainerVolumes, ArchiveAndExport):
     def __init__(
         self,
         *,

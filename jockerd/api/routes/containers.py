@@ -68,6 +68,13 @@ class ContainerBackend(Protocol):
         self, ref: str, *, repo: str, tag: str, comment: str, author: str, pause: bool, changes: list[str],
         config: dict[str, Any] | None,
     ) -> str: ...  # fmt: skip
+    # docker cp and docker export (served by routes/archive.py)
+    async def stat_path(self, ref: str, path: str) -> str: ...
+    async def archive_path(self, ref: str, path: str) -> tuple[str, AsyncIterator[bytes]]: ...
+    async def extract_to_dir(
+        self, ref: str, path: str, body: Any, *, copy_uid_gid: bool, no_overwrite_dir_non_dir: bool
+    ) -> None: ...
+    async def export(self, ref: str) -> AsyncIterator[bytes]: ...
 
 
 CONTAINERS = web.AppKey("containers", ContainerBackend)
@@ -334,4 +341,3 @@ async def image_commit(request: web.Request) -> web.Response:
         config=body or None,
     )
     return json_response({"Id": image_id}, status=201)
-

@@ -37,11 +37,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Swagger v1.51 endpoints not served by system.py or images.py, grouped by swagger tag.
 UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     # Container
-    ("GET", "/containers/{id}/export", "ContainerExport"),
     ("GET", "/containers/{id}/attach/ws", "ContainerAttachWebsocket"),
-    ("HEAD", "/containers/{id}/archive", "ContainerArchiveInfo"),
-    ("GET", "/containers/{id}/archive", "ContainerArchive"),
-    ("PUT", "/containers/{id}/archive", "PutContainerArchive"),
     # Image
     ("POST", "/build", "ImageBuild"),
     ("POST", "/build/prune", "BuildPrune"),
@@ -209,8 +205,7 @@ def handler_for(method: str, path: str, operation_id: str) -> Handler:
 def build_routes() -> web.RouteTableDef:
     table = web.RouteTableDef()
     for method, path, operation_id in UNSUPPORTED:
-        # No implicit HEAD for GET: dockerd's router does not add one, and the HEAD row of
-        # ContainerArchiveInfo must not be shadowed by ContainerArchive.
+        # No implicit HEAD for GET: dockerd's router does not add one.
         extra = {"allow_head": False} if method == "GET" else {}
         table.route(method, route_path(path), name=operation_id, **extra)(
             handler_for(method, path, operation_id)
