@@ -93,6 +93,13 @@ STATUS: dict[str, tuple[str, str]] = {
         "json-file (max-size/max-file rotation by the shim); follow, since, until, tail, timestamps",
     ),
     "ContainerChanges": ("done", ""),
+    "ContainerExport": ("done", "the merged rootfs (layers + upper dir, whiteouts applied), mounts excluded; running or not"),
+    "ContainerArchiveInfo": ("done", "X-Docker-Container-Path-Stat; paths resolved in the container (symlinks, `..`), through bind mounts"),
+    "ContainerArchive": ("done", "go-archive's entry names (`/.`, `/`), running or stopped container, through bind mounts (not tmpfs)"),
+    "PutContainerArchive": (
+        "partial",
+        "in-root extraction (openat2), noOverwriteDirNonDir, copyUIDGID, read-only rootfs/bind checks; gzip and zstd, no bzip2/xz; binds nested below the extraction point not written through",
+    ),
     "ContainerStats": ("done", "stream and one-shot, from the runtime's cgroup stats"),
     "ContainerResize": ("done", ""),
     "ContainerStart": ("done", "failed starts answer 400 with the runtime's error (the CLI maps 126/127)"),

@@ -16,10 +16,12 @@ import sys
 # command → (module in jocker_cli.commands, summary, preset arguments)
 COMMANDS: dict[str, tuple[str, str]] = {
     "attach": ("attach", "Attach local standard input, output, and error streams to a running container"),
+    "cp": ("cp", "Copy files/folders between a container and the local filesystem"),
     "create": ("create", "Create a new container"),
     "events": ("events", "Get real time events from the server"),
     "exec": ("exec", "Execute a command in a running container"),
     "explain": ("explain", "Show what the engine did for a container, in the kernel's terms"),
+    "export": ("export", "Export a container's filesystem as a tar archive"),
     "history": ("history", "Show the history of an image"),
     "images": ("images", "List images"),
     "import": ("image_import", "Import the contents from a tarball to create a filesystem image"),
@@ -54,7 +56,8 @@ COMMON = ("run", "exec", "ps", "images", "pull", "push", "login", "logout", "ver
 # Management commands: `jocker container ls` is `jocker ps`, and so on (docker's aliases).
 MANAGEMENT: dict[str, tuple[str, dict[str, str]]] = {
     "container": ("Manage containers", {
-        "attach": "attach", "create": "create", "exec": "exec", "inspect": "container_inspect",
+        "attach": "attach", "cp": "cp", "create": "create", "exec": "exec", "export": "export",
+        "inspect": "container_inspect",
         "kill": "kill", "logs": "logs", "ls": "ps", "list": "ps", "ps": "ps", "pause": "pause",
         "prune": "container_prune", "rename": "rename", "restart": "restart", "rm": "rm",
         "remove": "rm", "run": "run", "start": "start", "stats": "stats", "stop": "stop",

@@ -40,6 +40,7 @@ __MANAGEMENT__
     case "${sub:-$command}" in
         run|create|pull|push|history|rmi|save|tag|images) COMPREPLY=($(compgen -W "$(_jocker_images)" -- "$cur")) ;;
         load|import) COMPREPLY=($(compgen -f -- "$cur")) ;;
+        cp) COMPREPLY=($(compgen -f -- "$cur") $(compgen -S : -W "$(_jocker_containers)" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -W "$(_jocker_containers)" -- "$cur")) ;;
     esac
 }

@@ -1,0 +1,43 @@
+"""`jocker export`: GET /containers/{id}/export (the container's filesystem as a tar) to a file
+(-o) or stdout (never a terminal), as docker export."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from jocker_cli.client import CliError
+
+USAGE = "[OPTIONS] CONTAINER"
+ARGS = (1, 1)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "-o", "--output", default="", metavar="string", help="Write to a file, instead of STDOUT"
+    )
+
+
+def run(args, client) -> int:
+    if not args.output and sys.stdout.isatty():
+        raise CliError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    (container,) = args.positionals
+    if args.output:
+        directory = os.path.dirname(os.path.abspath(args.output))
+        if not os.path.isdir(directory):
+            raise CliError(
+                f'failed to export container: invalid output path: directory "{directory}" does not exist'
+            )
+    response = client.request("GET", f"/containers/{container}/export")
+    if args.output:
+        temporary = args.output + ".jocker-tmp"
+        with open(temporary, "wb") as out:
+            for chunk in response.iter_chunks(1 << 20):
+                out.write(chunk)
+        os.replace(temporary, args.output)
+    else:
+        out = sys.stdout.buffer
+        for chunk in response.iter_chunks(1 << 20):
+            out.write(chunk)
+        out.flush()
+    return 0
