@@ -36,6 +36,7 @@ from jockerd.driver.runtimes import RuntimeRegistry
 from jockerd.driver.shim_client import SHIM_DIED, ExitStatus, ShimClient, ShimOptions, ShimZygote
 from jockerd.errors import (
     ConflictError,
+    InternalError,
     InvalidParameterError,
     JockerError,
     NotFoundError,
@@ -63,7 +64,7 @@ from jockerd.services.container_config import (
 )
 from jockerd.services.container_io import LogsAndStats
 from jockerd.services.container_queries import ContainerQueries, dir_size
-from jockerd.services.container_state import DockerState, not_running
+from jockerd.services.container_state import DockerState, Move, advance, not_running
 from jockerd.services.events import EventBus
 from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import parse_rfc3339, rfc3339_nano
@@ -375,6 +376,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
     async def _start(self, container: Container) -> None:
         """Bundle, shim, attach, runtime start. On failure: Docker's error record and exit code."""
         record = container.record
+        running = advance(record.state.status, Move.START)  # checked before anything runs
         runtime = self.runtimes.get(record.runtime)
         bundle = self.exec_root / "bundles" / record.id
         state_dir = self.exec_root / "shim" / record.id
@@ -423,7 +425,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             await self._start_failed(container, str(e), bundle)
             raise
         state = record.state
-        state.status = DockerState.RUNNING
+        state.status = running
         state.pid = shim.pid
         state.started_at = rfc3339_nano()
         state.exit_code = 0
@@ -461,7 +463,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
     async def _start_failed(self, container: Container, message: str, bundle: Path) -> None:
         record = container.record
         if record.state.status == DockerState.RESTARTING:
-            record.state.status = DockerState.EXITED
+            record.state.status = advance(record.state.status, Move.START_FAILED)
         record.state.error = message
         record.state.exit_code = start_error_exit_code(message)
         self._save(container)
@@ -501,7 +503,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             state = record.state
             container.shim = None
             container.monitor = None
-            state.status = DockerState.EXITED
+            state.status = advance(state.status, Move.EXIT)
             state.pid = 0
             state.exit_code = status.exit_code
             state.oom_killed = status.oom_killed
@@ -520,7 +522,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
                 return
             delay = self._restart_delay(container, status)
             if delay is not None:
-                state.status = DockerState.RESTARTING
+                state.status = advance(state.status, Move.SCHEDULE_RESTART)
                 self._save(container)
                 container.restart_task = self._spawn(self._restart_later(container, delay))
 
@@ -627,7 +629,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             return False
         container.restart_task.cancel()
         container.restart_task = None
-        container.record.state.status = DockerState.EXITED
+        container.record.state.status = advance(container.record.state.status, Move.EXIT)
         return True
 
     async def stop(self, ref: str, timeout: int | None, signal: str | None = None) -> None:
@@ -704,7 +706,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             if container.state is not DockerState.RUNNING:
                 raise not_running(container.id)
             await self._runtime(container).pause(container.id)
-            container.record.state.status = DockerState.PAUSED
+            container.record.state.status = advance(container.record.state.status, Move.PAUSE)
             self._save(container)
             self._event(container, "pause")
 
@@ -714,7 +716,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             if container.state is not DockerState.PAUSED:
                 raise ConflictError(f"Container {container.id} is not paused")
             await self._runtime(container).resume(container.id)
-            container.record.state.status = DockerState.RUNNING
+            container.record.state.status = advance(container.record.state.status, Move.UNPAUSE)
             self._save(container)
             self._event(container, "unpause")
 
@@ -757,12 +759,17 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             await self._remove(container)
 
     async def _remove(self, container: Container) -> None:
-        """Delete everything of an exited container (its lock held); fire `removed` waiters."""
+        """Delete everything of an exited container (its lock held); fire `removed` waiters.
+
+        The record says "removing" first, so a daemon killed halfway finishes the removal when
+        it starts again; a filesystem that cannot be deleted leaves the container "dead", as
+        dockerd does, and `docker rm` can try again.
+        """
         record = container.record
+        record.state.status = advance(record.state.status, Move.REMOVE)
+        self._save(container)
         container.removed = True
-        self.containers.pop(record.id, None)
         self._created_specs.pop(record.id, None)
-        self.names.release(record.name)
         self._cancel_pending_attach(container)
 
         def delete() -> None:
@@ -771,7 +778,16 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             self.snapshots.remove(record.id)
             self.store.delete(record.id)
 
-        await asyncio.to_thread(delete)
+        try:
+            await asyncio.to_thread(delete)
+        except OSError as e:
+            container.removed = False
+            record.state.status = advance(record.state.status, Move.REMOVAL_FAILED)
+            record.state.error = f"unable to remove filesystem: {e}"
+            self._save(container)
+            raise InternalError(f"unable to remove filesystem for {record.id}: {e}") from None
+        self.containers.pop(record.id, None)
+        self.names.release(record.name)
         for forget in self.removal_listeners:
             forget(record.id)
         self._event(container, "destroy")
@@ -931,6 +947,12 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
         record = container.record
         state_dir = self.exec_root / "shim" / record.id
         status = DockerState(record.state.status)
+        if status is DockerState.REMOVING:
+            # The previous daemon died while removing it: finish the job.
+            self._spawn(self._auto_remove(container))
+            return
+        if status is DockerState.DEAD:
+            return  # stays until `docker rm`, as in dockerd
         if (not status.is_running() or status is DockerState.RESTARTING) and state_dir.exists():
             # The daemon died during a start (the shim was running, the record not yet saved):
             # that start never answered, so the container must not run. Kill it; the shim
@@ -940,7 +962,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges):
             if record.host_config.get("AutoRemove"):
                 self._spawn(self._auto_remove(container))
             elif status is DockerState.RESTARTING or restart_on_boot(record):
-                record.state.status = DockerState.RESTARTING
+                record.state.status = advance(record.state.status, Move.SCHEDULE_RESTART)
                 self._save(container)
                 container.restart_task = self._spawn(self._restart_later(container, 0.0))
             return
