@@ -14,6 +14,7 @@ Layout, per snapshot key (the container ID), under `root` (data_root/containers)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -58,9 +59,17 @@ class Snapshotter:
         return [{"type": "overlay", "source": "overlay", "destination": "/", "options": options}]
 
     def remove(self, key: str) -> None:
-        """Drop the writable layer (the rootfs must be unmounted by now)."""
+        """Drop the writable layer (the rootfs must be unmounted by now).
+
+        Raises OSError when something cannot be deleted (an immutable file, a busy mount), so
+        the caller can say so instead of leaking the directory; what is already gone is fine.
+        """
         for name in ("upper", "work", "empty"):
-            shutil.rmtree(self.root / key / name, ignore_errors=True)
+            path = self.root / key / name
+            if os.path.lexists(path):
+                shutil.rmtree(path)
+        with contextlib.suppress(OSError):
+            (self.root / key).rmdir()  # best effort: it may hold more than the layer
 
     def read_file(self, key: str, chain_ids: list[str], path: str, limit: int = 1 << 20) -> str | None:
         """A regular file of the merged view (upper, then lowers top-down), or None.

@@ -1,14 +1,19 @@
-"""DockerState: Docker's container states and the transitions between them (house rule 8).
+"""DockerState: Docker's container states and the only moves between them (house rule 8).
 
-moby api/types/container/state.go names the states; the table says which verb may leave which
-state. An illegal transition is a ConflictError with Docker's wording where clients parse it.
+moby api/types/container/state.go names the states and container/state.go's setters
+(SetRunning, SetStopped, SetRestarting, SetRemovalInProgress, SetDead) are the moves. Here the
+moves are a table, and the container service changes a container's state only through
+`advance`: a move the table does not list is a bug in the service, so it raises an
+InternalError (the request fails, the record is left as it was) instead of writing a state
+Docker could never show. The checks that answer a client (`cannot start a paused container`,
+`Container X is not running`) stay with the verbs, in Docker's wording; they run first.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from jockerd.errors import ConflictError
+from jockerd.errors import ConflictError, InternalError
 
 
 class DockerState(StrEnum):
@@ -24,33 +29,42 @@ class DockerState(StrEnum):
         """Docker's State.Running: true while paused or restarting too."""
         return self in (DockerState.RUNNING, DockerState.PAUSED, DockerState.RESTARTING)
 
-    def can_start(self) -> bool:
-        return self in (DockerState.CREATED, DockerState.EXITED)
 
-    def can_pause(self) -> bool:
-        return self is DockerState.RUNNING
+class Move(StrEnum):
+    """What happens to a container; each is one of moby's state setters."""
 
-    def can_unpause(self) -> bool:
-        return self is DockerState.PAUSED
+    START = "start"  # the process runs (SetRunning)
+    PAUSE = "pause"  # frozen (SetPaused)
+    UNPAUSE = "unpause"  # thawed (SetUnpaused)
+    EXIT = "exit"  # the process ended, or a pending restart was called off (SetStopped)
+    START_FAILED = "start-failed"  # a policy restart could not start the process (SetError)
+    SCHEDULE_RESTART = "schedule-restart"  # the restart policy will start it again (SetRestarting)
+    REMOVE = "remove"  # removal in progress (SetRemovalInProgress)
+    REMOVAL_FAILED = "removal-failed"  # the filesystem could not be deleted (SetDead)
 
-    def can_exec(self) -> bool:
-        return self is DockerState.RUNNING
 
+_S = DockerState
 
-# verb → states it may start from (the rest raise ConflictError)
-TRANSITIONS: dict[str, frozenset[DockerState]] = {
-    "start": frozenset({DockerState.CREATED, DockerState.EXITED}),
-    "exit": frozenset({DockerState.RUNNING, DockerState.PAUSED}),
-    "pause": frozenset({DockerState.RUNNING}),
-    "unpause": frozenset({DockerState.PAUSED}),
-    "restart": frozenset({DockerState.EXITED}),
-    "remove": frozenset({DockerState.CREATED, DockerState.EXITED, DockerState.DEAD}),
+# move → (the states it may leave, the state it enters)
+MOVES: dict[Move, tuple[frozenset[DockerState], DockerState]] = {
+    Move.START: (frozenset({_S.CREATED, _S.EXITED, _S.RESTARTING}), _S.RUNNING),
+    Move.PAUSE: (frozenset({_S.RUNNING}), _S.PAUSED),
+    Move.UNPAUSE: (frozenset({_S.PAUSED}), _S.RUNNING),
+    Move.EXIT: (frozenset({_S.RUNNING, _S.PAUSED, _S.RESTARTING}), _S.EXITED),
+    Move.START_FAILED: (frozenset({_S.RESTARTING}), _S.EXITED),
+    Move.SCHEDULE_RESTART: (frozenset({_S.EXITED, _S.RESTARTING}), _S.RESTARTING),
+    Move.REMOVE: (frozenset({_S.CREATED, _S.EXITED, _S.DEAD, _S.REMOVING}), _S.REMOVING),
+    Move.REMOVAL_FAILED: (frozenset({_S.REMOVING}), _S.DEAD),
 }
 
 
-def check(verb: str, state: DockerState, container_id: str) -> None:
-    if state not in TRANSITIONS[verb]:
-        raise ConflictError(f"cannot {verb} container {container_id}: container is {state}")
+def advance(current: str, move: Move) -> DockerState:
+    """The state `move` leads to from `current`; InternalError if the table has no such move."""
+    sources, target = MOVES[move]
+    state = DockerState(current)
+    if state not in sources:
+        raise InternalError(f"illegal container state transition: {move} from {state}")
+    return target
 
 
 def not_running(container_id: str) -> ConflictError:

@@ -36,6 +36,7 @@ from jockerd.driver.runtimes import RuntimeRegistry
 from jockerd.driver.shim_client import SHIM_DIED, ExitStatus, ShimClient, ShimOptions, ShimZygote
 from jockerd.errors import (
     ConflictError,
+    InternalError,
     InvalidParameterError,
     JockerError,
     NotFoundError,
@@ -64,7 +65,7 @@ from jockerd.services.container_config import (
 )
 from jockerd.services.container_io import LogsAndStats
 from jockerd.services.container_queries import ContainerQueries, dir_size
-from jockerd.services.container_state import DockerState, not_running
+from jockerd.services.container_state import DockerState, Move, advance, not_running
 from jockerd.services.container_volumes import ContainerVolumes
 from jockerd.services.events import EventBus
 from jockerd.services.filters import labels_match
@@ -386,6 +387,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
     async def _start(self, container: Container) -> None:
         """Bundle, shim, attach, runtime start. On failure: Docker's error record and exit code."""
         record = container.record
+        running = advance(record.state.status, Move.START)  # checked before anything runs
         runtime = self.runtimes.get(record.runtime)
         bundle = self.exec_root / "bundles" / record.id
         state_dir = self.exec_root / "shim" / record.id
@@ -436,7 +438,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             await self._start_failed(container, str(e), bundle)
             raise
         state = record.state
-        state.status = DockerState.RUNNING
+        state.status = running
         state.pid = shim.pid
         state.started_at = rfc3339_nano()
         state.exit_code = 0
@@ -474,7 +476,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
     async def _start_failed(self, container: Container, message: str, bundle: Path) -> None:
         record = container.record
         if record.state.status == DockerState.RESTARTING:
-            record.state.status = DockerState.EXITED
+            record.state.status = advance(record.state.status, Move.START_FAILED)
         record.state.error = message
         record.state.exit_code = start_error_exit_code(message)
         self._save(container)
@@ -515,7 +517,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             state = record.state
             container.shim = None
             container.monitor = None
-            state.status = DockerState.EXITED
+            state.status = advance(state.status, Move.EXIT)
             state.pid = 0
             state.exit_code = status.exit_code
             state.oom_killed = status.oom_killed
@@ -535,7 +537,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
                 return
             delay = self._restart_delay(container, status)
             if delay is not None:
-                state.status = DockerState.RESTARTING
+                state.status = advance(state.status, Move.SCHEDULE_RESTART)
                 self._save(container)
                 container.restart_task = self._spawn(self._restart_later(container, delay))
 
@@ -642,7 +644,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             return False
         container.restart_task.cancel()
         container.restart_task = None
-        container.record.state.status = DockerState.EXITED
+        container.record.state.status = advance(container.record.state.status, Move.EXIT)
         return True
 
     async def stop(self, ref: str, timeout: int | None, signal: str | None = None) -> None:
@@ -719,7 +721,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             if container.state is not DockerState.RUNNING:
                 raise not_running(container.id)
             await self._runtime(container).pause(container.id)
-            container.record.state.status = DockerState.PAUSED
+            container.record.state.status = advance(container.record.state.status, Move.PAUSE)
             self._save(container)
             self._event(container, "pause")
 
@@ -729,7 +731,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             if container.state is not DockerState.PAUSED:
                 raise ConflictError(f"Container {container.id} is not paused")
             await self._runtime(container).resume(container.id)
-            container.record.state.status = DockerState.RUNNING
+            container.record.state.status = advance(container.record.state.status, Move.UNPAUSE)
             self._save(container)
             self._event(container, "unpause")
 
@@ -772,12 +774,17 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             await self._remove(container, volumes=volumes)
 
     async def _remove(self, container: Container, *, volumes: bool = False) -> None:
-        """Delete everything of an exited container (its lock held); fire `removed` waiters."""
+        """Delete everything of an exited container (its lock held); fire `removed` waiters.
+
+        The record says "removing" first, so a daemon killed halfway finishes the removal when
+        it starts again; a filesystem that cannot be deleted leaves the container "dead", as
+        dockerd does, and `docker rm` can try again.
+        """
         record = container.record
+        record.state.status = advance(record.state.status, Move.REMOVE)
+        self._save(container)
         container.removed = True
-        self.containers.pop(record.id, None)
         self._created_specs.pop(record.id, None)
-        self.names.release(record.name)
         self._cancel_pending_attach(container)
 
         def delete() -> None:
@@ -786,7 +793,16 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             self.snapshots.remove(record.id)
             self.store.delete(record.id)
 
-        await asyncio.to_thread(delete)
+        try:
+            await asyncio.to_thread(delete)
+        except OSError as e:
+            container.removed = False
+            record.state.status = advance(record.state.status, Move.REMOVAL_FAILED)
+            record.state.error = f"unable to remove filesystem: {e}"
+            self._save(container)
+            raise InternalError(f"unable to remove filesystem for {record.id}: {e}") from None
+        self.containers.pop(record.id, None)
+        self.names.release(record.name)
         await self._unmount_volumes(container)
         await self._release_volumes(record.id, record.mount_points, remove_anonymous=volumes)
         for forget in self.removal_listeners:
@@ -949,6 +965,12 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         record = container.record
         state_dir = self.exec_root / "shim" / record.id
         status = DockerState(record.state.status)
+        if status is DockerState.REMOVING:
+            # The previous daemon died while removing it: finish the job.
+            self._spawn(self._auto_remove(container))
+            return
+        if status is DockerState.DEAD:
+            return  # stays until `docker rm`, as in dockerd
         if (not status.is_running() or status is DockerState.RESTARTING) and state_dir.exists():
             # The daemon died during a start (the shim was running, the record not yet saved):
             # that start never answered, so the container must not run. Kill it; the shim
@@ -958,7 +980,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             if record.host_config.get("AutoRemove"):
                 self._spawn(self._auto_remove(container))
             elif status is DockerState.RESTARTING or restart_on_boot(record):
-                record.state.status = DockerState.RESTARTING
+                record.state.status = advance(record.state.status, Move.SCHEDULE_RESTART)
                 self._save(container)
                 container.restart_task = self._spawn(self._restart_later(container, 0.0))
             return

@@ -568,3 +568,30 @@ def test_exec_sessions_go_with_their_container(d):
     d.docker_ok("rm", "-f", "ephemeral")
     gone = d.request("GET", f"/exec/{exec_id}/json")
     assert (gone.status, gone.json()["message"]) == (404, f"No such exec instance: {exec_id}")
+
+
+def test_rm_that_cannot_delete_leaves_a_dead_container(d):
+    """dockerd's SetRemovalError: the filesystem cannot go, so the container is "dead" (not
+    lost, not half-gone), cannot start, and a later `docker rm` finishes the job."""
+    cid = d.docker_ok("create", "--name", "undeletable", "busybox", "true").strip()
+    container_dir = d.data_root / "containers" / cid
+    pinned = container_dir / "upper" / "pinned"
+    pinned.write_text("x")
+    subprocess.run(["chattr", "+i", str(pinned)], check=True)
+    try:
+        result = d.docker("rm", "undeletable")
+        assert result.returncode == 1
+        expected = f"Error response from daemon: unable to remove filesystem for {cid}: "
+        assert result.stderr.startswith(expected), result.stderr
+        status = d.docker_ok("ps", "-a", "--filter", "name=undeletable", "--format", "{{.Status}}")
+        assert status == "Dead\n"
+        state = json.loads(d.docker_ok("inspect", "undeletable"))[0]["State"]
+        assert (state["Status"], state["Dead"], state["Running"]) == ("dead", True, False)
+        started = d.docker("start", "undeletable")
+        assert started.returncode == 1
+        assert "container is marked for removal and cannot be started" in started.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(pinned)], check=True)
+    assert d.docker_ok("rm", "undeletable") == "undeletable\n"
+    assert not container_dir.exists()
+    assert d.docker("inspect", "undeletable").returncode == 1

@@ -104,3 +104,20 @@ def test_killed_shim_is_cleaned_up(jockerd, busybox_archive):
         assert not [line for line in f if cid in line]
     assert d.docker_ok("start", "orphan") == "orphan\n"  # a new run works
     d.docker_ok("rm", "-f", "orphan")
+
+
+def test_removal_cut_short_is_finished_on_restart(jockerd, busybox_archive):
+    """A daemon killed while removing leaves the record saying "removing" (written first):
+    the next daemon finishes the removal, so nothing is left half-deleted and the name is free."""
+    d = jockerd
+    d.docker_ok("load", "-i", str(busybox_archive))
+    cid = d.docker_ok("create", "--name", "halfgone", "busybox", "true").strip()
+    d.stop(signal.SIGKILL)
+    record = d.data_root / "containers" / cid / "container.json"
+    data = json.loads(record.read_text())
+    data["state"]["status"] = "removing"  # where a kill -9 during `docker rm` leaves it
+    record.write_text(json.dumps(data))
+    d.start()
+    wait_for(lambda: not (d.data_root / "containers" / cid).exists(), timeout=15, what="the removal")
+    assert d.docker("inspect", "halfgone").returncode == 1
+    assert d.docker_ok("create", "--name", "halfgone", "busybox", "true").strip() != cid

@@ -8,18 +8,56 @@ import signal
 import pytest
 
 from jockerd.bundle.network_files import hosts_content, resolv_conf_content
-from jockerd.errors import ConflictError, InvalidParameterError
+from jockerd.errors import InternalError, InvalidParameterError
 from jockerd.services.container_config import parse_signal, start_error_exit_code
-from jockerd.services.container_state import DockerState, check
+from jockerd.services.container_state import MOVES, DockerState, Move, advance
 from jockerd.services.events import EventBus, matches
 from jockerd.services.timefmt import human_duration, parse_rfc3339, rfc3339_nano
 
 
 def test_states():
     assert DockerState.PAUSED.is_running() and not DockerState.EXITED.is_running()
-    check("start", DockerState.CREATED, "x")
-    with pytest.raises(ConflictError, match="cannot pause container x: container is exited"):
-        check("pause", DockerState.EXITED, "x")
+    assert advance("created", Move.START) is DockerState.RUNNING
+    assert advance("running", Move.PAUSE) is DockerState.PAUSED
+    assert advance("paused", Move.EXIT) is DockerState.EXITED
+    assert advance("exited", Move.SCHEDULE_RESTART) is DockerState.RESTARTING
+    assert advance("restarting", Move.START_FAILED) is DockerState.EXITED
+    assert advance("dead", Move.REMOVE) is DockerState.REMOVING
+    assert advance("removing", Move.REMOVAL_FAILED) is DockerState.DEAD
+    with pytest.raises(InternalError, match="illegal container state transition: pause from exited"):
+        advance("exited", Move.PAUSE)
+
+
+# (state, move) pairs Docker never makes: each must be refused by the table.
+ILLEGAL = [
+    ("running", Move.START),
+    ("paused", Move.START),
+    ("removing", Move.START),
+    ("dead", Move.START),
+    ("paused", Move.PAUSE),
+    ("running", Move.UNPAUSE),
+    ("created", Move.EXIT),
+    ("exited", Move.EXIT),
+    ("running", Move.SCHEDULE_RESTART),
+    ("created", Move.SCHEDULE_RESTART),
+    ("running", Move.REMOVE),
+    ("paused", Move.REMOVE),
+    ("restarting", Move.REMOVE),
+    ("exited", Move.REMOVAL_FAILED),
+]
+
+
+@pytest.mark.parametrize(("state", "move"), ILLEGAL)
+def test_illegal_moves(state, move):
+    with pytest.raises(InternalError):
+        advance(state, move)
+
+
+def test_every_state_is_reachable_and_left():
+    targets = {target for _, target in MOVES.values()}
+    sources = set().union(*(sources for sources, _ in MOVES.values()))
+    assert targets | {DockerState.CREATED} == set(DockerState)
+    assert sources == set(DockerState)
 
 
 @pytest.mark.parametrize(
