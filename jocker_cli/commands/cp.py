@@ -197,7 +197,36 @@ def extract_to(body, src_is_dir: bool, src: str, dst: str, *, rebase_from: str, 
             member.name = rebase(member.name, rebase_from, new_first)
             if member.islnk():
                 member.linkname = rebase(member.linkname, rebase_from, new_first)
-            tar.extract(member, target_dir, filter="tar")
+            check_inside(member, target_dir)
+            tar.extract(member, target_dir, **_NO_FILTER)
+
+
+# tarfile's own filters (3.11.4+) refuse absolute symlinks, which docker cp copies as they are;
+# check_inside applies go-archive's rules instead, on every Python.
+_NO_FILTER = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+
+
+def check_inside(member: tarfile.TarInfo, target_dir: str) -> None:
+    """go-archive's breakout checks, plus one against links planted by earlier entries: the
+    entry, its hard link's target and its symlink's target (an absolute one taken as relative
+    to the destination, as Go's filepath.Join does) stay in `target_dir`, and the entry's
+    parent, symlinks resolved, is still inside."""
+    root = os.path.realpath(target_dir)
+
+    def inside(path: str) -> bool:
+        return path == root or path.startswith(root.rstrip("/") + "/")
+
+    path = os.path.normpath(os.path.join(root, member.name.lstrip("/")))
+    if not inside(path) or (path != root and not inside(os.path.realpath(os.path.dirname(path)))):
+        raise CliError(f"invalid path in archive: {member.name!r} is outside of {target_dir!r}")
+    if member.islnk():
+        linked = os.path.normpath(os.path.join(root, member.linkname.lstrip("/")))
+        if not inside(linked):
+            raise CliError(f"invalid hardlink {member.name!r} -> {member.linkname!r}")
+    elif member.issym():
+        linked = os.path.normpath(os.path.join(os.path.dirname(path), member.linkname))
+        if not member.linkname.startswith("/") and not inside(linked):
+            raise CliError(f"invalid symlink {member.name!r} -> {member.linkname!r}")
 
 
 # -- into the container ------------------------------------------------------------------------
