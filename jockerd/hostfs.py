@@ -5,7 +5,9 @@
 - syncfs(2), so a whole image is flushed once before the index names it, instead of an
   fsync per file;
 - umount2(2), for the one mount the daemon may have to clean up itself: a container's rootfs
-  whose shim was killed before it could unmount it.
+  whose shim was killed before it could unmount it;
+- mount(2), for local volumes created with mount options, and the new mount API (fsopen,
+  fsconfig, fsmount) for detached overlay mounts.
 
 The runtime has its own doorway (runtime/linux); this one serves the daemon's stores and
 imports nothing from jockerd, so any daemon-side package may use it.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 # Syscalls added since Linux 5.1 share one number on every architecture but alpha.
@@ -107,21 +110,106 @@ _raw.syscall.restype = ctypes.c_long
 _long = ctypes.c_long
 
 
+FSCONFIG_VALUE_MAX = 255  # fsconfig copies at most 256 bytes of a string value, with its NUL
+
+
 def mount_detached(fstype: str, options: list[tuple[str, str]]) -> int:
     """fsopen + fsconfig (one string per option) + fsmount: the root fd of a detached mount.
 
     The caller closes the fd; the mount is then gone (nothing to unmount, nothing visible in
-    any mount table meanwhile).
+    any mount table meanwhile). An overlay `lowerdir` longer than fsconfig takes (a few
+    layers' paths) is given one layer at a time (`lowerdir+`, Linux 6.8), or, where the kernel
+    lacks that, as short /proc/self/fd paths of the layers opened here.
     """
     syscall = _raw.syscall
     name = ctypes.c_char_p(fstype.encode())
     fs_fd = _check(syscall(_long(SYS_FSOPEN), name, _long(FSOPEN_CLOEXEC)), f"fsopen {fstype}")
+    held: list[int] = []
+
+    def set_string(key: str, value: str) -> None:
+        args = (ctypes.c_char_p(key.encode()), ctypes.c_char_p(os.fsencode(value)), _long(0))
+        _check(syscall(_long(SYS_FSCONFIG), _long(fs_fd), _long(FSCONFIG_SET_STRING), *args), key)
+
     try:
         for key, value in options:
-            args = (ctypes.c_char_p(key.encode()), ctypes.c_char_p(os.fsencode(value)), _long(0))
-            _check(syscall(_long(SYS_FSCONFIG), _long(fs_fd), _long(FSCONFIG_SET_STRING), *args), key)
+            if key == "lowerdir" and len(os.fsencode(value)) > FSCONFIG_VALUE_MAX:
+                _set_lowers(set_string, value.split(":"), held)
+            else:
+                set_string(key, value)
         create = (_long(FSCONFIG_CMD_CREATE), None, None, _long(0))
         _check(syscall(_long(SYS_FSCONFIG), _long(fs_fd), *create), f"fsconfig create {fstype}")
         return _check(syscall(_long(SYS_FSMOUNT), _long(fs_fd), _long(FSMOUNT_CLOEXEC), _long(0)), "fsmount")
     finally:
         os.close(fs_fd)
+        for fd in held:
+            os.close(fd)
+
+
+def _set_lowers(set_string: Callable[[str, str], None], lowers: list[str], held: list[int]) -> None:
+    try:
+        set_string("lowerdir+", lowers[0])
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
+        # No lowerdir+ here: the same layers through short paths (kept open until created).
+        for path in lowers:
+            held.append(os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        set_string("lowerdir", ":".join(f"/proc/self/fd/{fd}" for fd in held))
+        return
+    for path in lowers[1:]:
+        set_string("lowerdir+", path)
+
+
+# mount(8)'s option words that are flags, not filesystem data (moby's mount.parseOptions table).
+MOUNT_FLAGS: dict[str, tuple[bool, int]] = {
+    "defaults": (False, 0),
+    "ro": (False, 0x1),  # MS_RDONLY
+    "rw": (True, 0x1),
+    "suid": (True, 0x2),  # MS_NOSUID
+    "nosuid": (False, 0x2),
+    "dev": (True, 0x4),  # MS_NODEV
+    "nodev": (False, 0x4),
+    "exec": (True, 0x8),  # MS_NOEXEC
+    "noexec": (False, 0x8),
+    "sync": (False, 0x10),  # MS_SYNCHRONOUS
+    "async": (True, 0x10),
+    "dirsync": (False, 0x80),
+    "remount": (False, 0x20),
+    "mand": (False, 0x40),
+    "nomand": (True, 0x40),
+    "atime": (True, 0x400),  # MS_NOATIME
+    "noatime": (False, 0x400),
+    "diratime": (True, 0x800),
+    "nodiratime": (False, 0x800),
+    "bind": (False, 0x1000),
+    "rbind": (False, 0x1000 | 0x4000),  # MS_BIND | MS_REC
+    "relatime": (False, 0x200000),
+    "norelatime": (True, 0x200000),
+    "strictatime": (False, 0x1000000),
+    "nostrictatime": (True, 0x1000000),
+}
+
+
+def parse_mount_options(options: str) -> tuple[int, str]:
+    """`o=` of a local volume → (mount flags, the filesystem's data string), as mount(8)."""
+    flags, data = 0, []
+    for word in filter(None, options.split(",")):
+        if word in MOUNT_FLAGS:
+            clear, flag = MOUNT_FLAGS[word]
+            flags = flags & ~flag if clear else flags | flag
+        else:
+            data.append(word)
+    return flags, ",".join(data)
+
+
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+
+
+def mount(source: str, target: Path, fstype: str, flags: int = 0, data: str = "") -> None:
+    """mount(2). The daemon mounts local volumes created with `type`/`device`/`o` options."""
+    result = _libc.mount(
+        os.fsencode(source), os.fsencode(target), fstype.encode() or None, flags, data.encode() or None
+    )
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(target))

@@ -7,9 +7,15 @@ daemon resolves users against /etc/passwd before the rootfs is mounted.
 
 Layout, per snapshot key (the container ID), under `root` (data_root/containers):
 
+    <key>/init/    dockerd's init layer: the topmost lowerdir, under the container's changes
     <key>/upper/   the container's changes (overlay upperdir)
     <key>/work/    overlay workdir
-    <key>/empty/   a lowerdir for images without layers (overlay needs at least one)
+
+The init layer is what every Docker container has whatever its image (moby's
+daemon/initlayer): /.dockerenv, /etc/mtab → /proc/mounts, and the mountpoints the runtime
+fills (/etc/hosts, /etc/hostname, /etc/resolv.conf, /dev/console, /dev/pts, /dev/shm, /proc,
+/sys). Programs test for /.dockerenv to know they run in a container; /etc/mtab is what mount(8)
+and df read. Being a lower layer, it never shows in `docker diff` or a commit, as in Docker.
 """
 
 from __future__ import annotations
@@ -26,6 +32,34 @@ from jockerd.imagestore.layers import LayerStore
 # Overlay's whiteout: a character device 0:0 in an upper layer hides the lower entry.
 OPAQUE_XATTR = "trusted.overlay.opaque"
 
+# moby daemon/initlayer Setup: path → "dir", "file", or a symlink's target.
+INIT_LAYER: dict[str, str] = {
+    "dev/pts": "dir",
+    "dev/shm": "dir",
+    "proc": "dir",
+    "sys": "dir",
+    ".dockerenv": "file",
+    "etc/resolv.conf": "file",
+    "etc/hosts": "file",
+    "etc/hostname": "file",
+    "dev/console": "file",
+    "etc/mtab": "/proc/mounts",
+}
+
+
+def make_init_layer(root: Path) -> None:
+    """Write the init layer into the empty directory `root` (dirs and files 0755, as moby)."""
+    for relative, kind in INIT_LAYER.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if kind == "dir":
+            path.mkdir(mode=0o755, exist_ok=True)
+        elif kind == "file":
+            path.touch(mode=0o755)
+            os.chmod(path, 0o755)  # touch's mode goes through the umask
+        elif not os.path.lexists(path):
+            os.symlink(kind, path)
+
 
 class Snapshotter:
     def __init__(self, layers: LayerStore, root: Path) -> None:
@@ -39,15 +73,30 @@ class Snapshotter:
         """The image's layer directories, topmost first (overlay's lowerdir order)."""
         return [self.layers.diff_dir(chain) for chain in reversed(chain_ids)]
 
+    def init_dir(self, key: str) -> Path:
+        return self.root / key / "init"
+
+    def container_lowers(self, key: str, chain_ids: list[str]) -> list[Path]:
+        """What lies under the container's changes: its init layer, then the image's layers."""
+        return [self.init_dir(key), *self.lower_dirs(chain_ids)]
+
+    def _ensure_init_layer(self, key: str) -> None:
+        init = self.init_dir(key)
+        if init.is_dir():
+            return
+        staging = self.root / key / "init.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(mode=0o755)
+        make_init_layer(staging)
+        staging.rename(init)  # whole or absent, if the daemon dies halfway
+
     def prepare(self, key: str, chain_ids: list[str]) -> list[dict[str, Any]]:
         """Create the writable layer (kept if it exists) and describe the overlay mount."""
         base = self.root / key
         for name in ("upper", "work"):
             (base / name).mkdir(parents=True, exist_ok=True, mode=0o755)
-        lowers = self.lower_dirs(chain_ids)
-        if not lowers:
-            (base / "empty").mkdir(exist_ok=True, mode=0o755)
-            lowers = [base / "empty"]
+        self._ensure_init_layer(key)
+        lowers = self.container_lowers(key, chain_ids)
         options = [
             "lowerdir=" + ":".join(str(p) for p in lowers),
             f"upperdir={base / 'upper'}",
@@ -64,7 +113,7 @@ class Snapshotter:
         Raises OSError when something cannot be deleted (an immutable file, a busy mount), so
         the caller can say so instead of leaking the directory; what is already gone is fine.
         """
-        for name in ("upper", "work", "empty"):
+        for name in ("upper", "work", "init", "init.tmp", "empty"):
             path = self.root / key / name
             if os.path.lexists(path):
                 shutil.rmtree(path)
@@ -78,7 +127,7 @@ class Snapshotter:
         directories; symlinks are not followed (/etc/passwd is a regular file in images).
         """
         parts = [p for p in path.split("/") if p and p not in (".", "..")]
-        for layer in [self.upper_dir(key), *self.lower_dirs(chain_ids)]:
+        for layer in [self.upper_dir(key), *self.container_lowers(key, chain_ids)]:
             found = _lookup(layer, parts)
             if found is _HIDDEN:
                 return None

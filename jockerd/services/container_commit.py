@@ -32,7 +32,7 @@ class CommitAndChanges:
         container = self.get(ref)
         record = container.record
         upper = self.snapshots.upper_dir(record.id)
-        lowers = self.snapshots.lower_dirs(record.chain_ids)
+        lowers = self.snapshots.container_lowers(record.id, record.chain_ids)
         found = await asyncio.to_thread(diff.changes, upper, lowers)
         return [{"Path": path, "Kind": kind} for path, kind in found]
 
@@ -74,7 +74,7 @@ class CommitAndChanges:
                     diff.write_layer,
                     self.snapshots.upper_dir(record.id),
                     out,
-                    self.snapshots.lower_dirs(record.chain_ids),
+                    self.snapshots.container_lowers(record.id, record.chain_ids),
                 )
         finally:
             if paused_here:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,18 +173,24 @@ class ContainerVolumes:
         ]
         if not points:
             return
-        layers = [self.snapshots.upper_dir(record.id), *self.snapshots.lower_dirs(record.chain_ids)]
-        with tempfile.TemporaryDirectory(prefix="copyup-", dir=self.store.dir(record.id)) as view:
-            options = "ro,lowerdir=" + ":".join(str(layer) for layer in layers)
-            argv = ["mount", "-t", "overlay", "overlay", "-o", options, view]
-            done = subprocess.run(argv, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                raise OSError(f"mount the rootfs for copy-up: {done.stderr.strip()}")
-            try:
-                for point in points:
-                    copy_up(Path(view), point["Destination"], self.volumes.mountpoint(point["Name"]))
-            finally:
-                hostfs.umount2(Path(view))
+        # The container's changes over its init layer and image: lowerdirs only, so read-only.
+        layers = [
+            self.snapshots.upper_dir(record.id),
+            *self.snapshots.container_lowers(record.id, record.chain_ids),
+        ]
+        try:
+            view = hostfs.mount_detached("overlay", [("lowerdir", ":".join(str(p) for p in layers))])
+        except OSError as e:
+            raise OSError(f"mount the rootfs for copy-up: {e}") from None
+        try:  # a detached mount: nothing to unmount, gone with its fd (even if the daemon dies)
+            for point in points:
+                copy_up(
+                    Path(f"/proc/self/fd/{view}"),
+                    point["Destination"],
+                    self.volumes.mountpoint(point["Name"]),
+                )
+        finally:
+            os.close(view)
 
     async def _unmount_volumes(self, container: Container) -> None:
         if self.volumes is None or not container.volumes_mounted:

@@ -168,6 +168,16 @@ def dir_size(path: Path) -> int:
 # -- copy-up --------------------------------------------------------------------------------------
 
 
+def mount_error(source: str, target: Path, flags: int, data: str, error: OSError) -> str:
+    """moby's mount.mountError text: "mount SRC:TARGET[, flags: 0xN][, data: D]: <errno text>"."""
+    out = f"mount {source}:{target}" if source else f"mount {target}"
+    if flags:
+        out += f", flags: {flags:#x}"
+    if data:
+        out += f", data: {data}"
+    return f"{out}: {(error.strerror or str(error)).lower()}"  # Go's Errno texts are lowercase
+
+
 def copy_up(rootfs: Path, destination: str, target: Path) -> bool:
     """dockerd's copyExistingContents: if `target` (a volume's _data) is empty, copy what the
     container's rootfs holds at `destination` into it, owners, modes, times, links and device
@@ -442,23 +452,18 @@ class VolumeService:
         return path
 
     async def _mount(self, record: VolumeRecord, path: Path) -> None:
+        """The local driver's mount: mount(2) with `device`, `type` and `o` (flags and data)."""
         options = record.options or {}
-        argv = ["mount"]
-        if options.get("type"):
-            argv += ["-t", options["type"]]
-        if options.get("o"):
-            argv += ["-o", options["o"]]
-        argv += [options.get("device") or "none", str(path)]
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-        _, stderr = await process.communicate()
-        if process.returncode != 0:
-            reason = stderr.decode(errors="replace").strip().removeprefix("mount: ")
+        flags, data = hostfs.parse_mount_options(options.get("o") or "")
+        try:
+            await asyncio.to_thread(
+                hostfs.mount, options.get("device") or "none", path, options.get("type") or "", flags, data
+            )
+        except OSError as e:
             raise InternalError(
                 f"error while mounting volume '{path}': failed to mount local volume: "
-                f"mount {options.get('device', '')}:{path}, data: {options.get('o', '')}: {reason}"
-            )
+                + mount_error(options.get("device") or "", path, flags, data, e)
+            ) from None
 
     async def unmount(self, name: str, container_id: str) -> None:
         record = self.records.get(name)

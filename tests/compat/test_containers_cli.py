@@ -6,11 +6,14 @@ Expected outputs, exit codes and error wordings come from ../shared/traces and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -595,3 +598,34 @@ def test_rm_that_cannot_delete_leaves_a_dead_container(d):
     assert d.docker_ok("rm", "undeletable") == "undeletable\n"
     assert not container_dir.exists()
     assert d.docker("inspect", "undeletable").returncode == 1
+
+
+def test_init_layer_as_in_docker(d):
+    """Every container has dockerd's init layer (/.dockerenv, /etc/mtab → /proc/mounts, the
+    mountpoints), whatever the image; it is under the container's changes, so `docker diff`
+    and `docker commit` never show it, while `docker export` (the whole rootfs) does."""
+    listing = d.docker_ok(
+        "run", "--rm", "busybox", "sh", "-c", "ls -la /.dockerenv; readlink /etc/mtab; df / | wc -l"
+    )
+    assert re.match(r"-rwxr-xr-x +1 root +root +0 .* /\.dockerenv\n/proc/mounts\n2\n$", listing), listing
+    d.docker_ok("run", "--name", "initl", "busybox", "sh", "-c", "rm /.dockerenv; echo x > /etc/mtab2")
+    assert d.docker_ok("diff", "initl").splitlines() == ["D /.dockerenv", "C /etc", "A /etc/mtab2"]
+    d.docker_ok("create", "--name", "initx", "busybox")
+    exported = subprocess.run([DOCKER, "export", "initx"], env=d.env, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(exported)) as tar:
+        names = set(tar.getnames())
+    assert {".dockerenv", "etc/mtab", "etc/hostname", "proc", "sys", "dev/pts"} <= names
+    d.docker_ok("commit", "initx", "jtr/initx:v1")
+    saved = subprocess.run(
+        [DOCKER, "save", "jtr/initx:v1"], env=d.env, capture_output=True, check=True
+    ).stdout
+    in_layers: set[str] = set()
+    with tarfile.open(fileobj=io.BytesIO(saved)) as archive:
+        for member in archive.getmembers():
+            blob = archive.extractfile(member) if member.isreg() else None
+            if blob is not None and not member.name.endswith(".json"):
+                with contextlib.suppress(tarfile.TarError), tarfile.open(fileobj=blob) as layer:
+                    in_layers |= set(layer.getnames())
+    assert "bin/sh" in in_layers and not {".dockerenv", "etc/mtab"} & in_layers
+    d.docker_ok("rm", "initl", "initx")
+    d.docker_ok("rmi", "jtr/initx:v1")

@@ -137,7 +137,11 @@ def test_snapshot_merged_reads(tmp_path):
     snaps = Snapshotter(layers, tmp_path / "containers")
     mounts = snaps.prepare("c1", ["sha256:" + "1" * 64])
     assert mounts[0]["type"] == "overlay"
-    assert f"lowerdir={lower}" in mounts[0]["options"]
+    init = snaps.init_dir("c1")  # dockerd's init layer, between the image and the changes
+    assert f"lowerdir={init}:{lower}" in mounts[0]["options"]
+    assert os.readlink(init / "etc" / "mtab") == "/proc/mounts"
+    assert (init / ".dockerenv").stat().st_mode & 0o777 == 0o755
+    assert snaps.read_file("c1", ["sha256:" + "1" * 64], "/etc/hostname") == ""
     assert snaps.read_file("c1", ["sha256:" + "1" * 64], "/etc/passwd").startswith("root:")
     upper = snaps.upper_dir("c1")
     (upper / "etc").mkdir()
@@ -147,7 +151,7 @@ def test_snapshot_merged_reads(tmp_path):
         os.mknod(upper / "etc" / "group", 0o600 | 0o020000, 0)  # an overlay whiteout
         assert snaps.read_file("c1", ["sha256:" + "1" * 64], "/etc/group") is None
     snaps.remove("c1")
-    assert not upper.exists()
+    assert not upper.exists() and not (tmp_path / "containers" / "c1").exists()
 
 
 @pytest.mark.parametrize(
