@@ -391,6 +391,8 @@ class VolumeService:
             for name, record in sorted(self.records.items()):
                 if self.refs.get(name) or record.driver != LOCAL_DRIVER:
                     continue
+                if record.options:
+                    continue  # dockerd never prunes a local volume with mount options (moby#42564)
                 if not labels_match(record.labels or {}, wanted):
                     continue
                 size = await asyncio.to_thread(dir_size, self.store.data_dir(name))
