@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from jockerd.errors import ConflictError, InvalidParameterError, JockerError
 from jockerd.services.container_state import DockerState
 from jockerd.services.container_volumes import mount_point_view
+from jockerd.services.disk_usage import dir_size
 from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import ZERO_TIME, human_duration, parse_rfc3339
 from jockerd.store.containers import ContainerRecord
@@ -288,22 +288,6 @@ def name_matches(stored: str, pattern: str) -> bool:
         return re.search(pattern, stored.lstrip("/")) is not None or re.search(pattern, stored) is not None
     except re.error:
         return False
-
-
-def dir_size(path: Path) -> int:
-    """Bytes of the files under `path`, each inode once (busybox is hundreds of hard links)."""
-    total = 0
-    seen: set[tuple[int, int]] = set()
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_size
-    return total
 
 
 def ps_command(path: str, args: list[str]) -> str:

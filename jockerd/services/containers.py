@@ -64,9 +64,10 @@ from jockerd.services.container_config import (
     validate_host_config,
 )
 from jockerd.services.container_io import LogsAndStats
-from jockerd.services.container_queries import ContainerQueries, dir_size
+from jockerd.services.container_queries import ContainerQueries
 from jockerd.services.container_state import DockerState, Move, advance, not_running
 from jockerd.services.container_volumes import ContainerVolumes
+from jockerd.services.disk_usage import dir_size
 from jockerd.services.events import EventBus
 from jockerd.services.filters import labels_match
 from jockerd.services.timefmt import parse_rfc3339, rfc3339_nano
@@ -450,9 +451,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         container.run_done = asyncio.Event()
         container.monitor = self._spawn(self._monitor(container, shim, container.run_done))
 
-    def _prepare_run(
-        self, record: ContainerRecord, bundle: Path, state_dir: Path
-    ) -> list[dict[str, Any]]:
+    def _prepare_run(self, record: ContainerRecord, bundle: Path, state_dir: Path) -> list[dict[str, Any]]:
         shutil.rmtree(state_dir, ignore_errors=True)
         state_dir.mkdir(parents=True, mode=0o700)
         mounts = self.snapshots.prepare(record.id, record.chain_ids)
@@ -1022,4 +1021,3 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-

@@ -33,6 +33,7 @@ from jockerd.errors import (
     UnavailableError,
 )
 from jockerd.ids import new_id
+from jockerd.services.disk_usage import dir_size
 from jockerd.services.events import EventBus
 from jockerd.services.filters import labels_match
 from jockerd.store.volumes import VolumeRecord, VolumeStore
@@ -147,22 +148,6 @@ def _sorted(mapping: dict[str, str] | None) -> dict[str, str] | None:
 def _created_at() -> str:
     """The local driver's CreatedAt: RFC 3339 in seconds (UTC here)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def dir_size(path: Path) -> int:
-    """Bytes of the files under `path`, each inode once (moby's directory.Size)."""
-    total = 0
-    seen: set[tuple[int, int]] = set()
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_size
-    return total
 
 
 # -- copy-up --------------------------------------------------------------------------------------
