@@ -165,6 +165,16 @@ def _shim(options: Options, ready: int) -> None:
     os.setsid()
     import _signal
 
+    # What the shim was started with ignored (jockerd under nohup, or from a background shell:
+    # SIGHUP, SIGINT, SIGQUIT) would survive every exec, into the container's processes.
+    # SIGPIPE and SIGXFSZ are Python's own; spawn() resets them in the runtime's child.
+    for signum in range(1, 65):
+        if signum not in (9, 13, 19, 25):
+            try:
+                if _signal.getsignal(signum) == _signal.SIG_IGN:
+                    _signal.signal(signum, _signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass  # glibc's reserved 32 and 33
     _signal.signal(2, _signal.SIG_IGN)  # SIGINT: see supervisor.py
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):

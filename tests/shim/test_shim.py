@@ -90,9 +90,15 @@ async def test_output_reaches_attach_and_log(containers: Containers, shim_argv: 
 
 
 async def test_process_ignores_no_signals(containers: Containers, shim_argv: list[str]) -> None:
-    """Python ignores SIGPIPE and SIGXFSZ and the shim SIGINT: the container must not inherit that."""
+    """Python ignores SIGPIPE and SIGXFSZ and the shim SIGINT, and a daemon started by nohup or
+    from a background shell has SIGHUP and SIGQUIT ignored: the container inherits none of it."""
     o = containers.options(["grep", "SigIgn", "/proc/self/status"])
-    client = await start(o, shim_argv)
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGHUP, signal.SIGQUIT)}
+    try:
+        client = await start(o, shim_argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     reader, _ = await client.attach(stdin=False, stdout=True, stderr=True)
     await containers.oci().start(o.container_id)
     assert await read_frames(reader) == (b"SigIgn:\t0000000000000000\n", b"")
