@@ -80,13 +80,16 @@ STATUS: dict[str, tuple[str, str]] = {
     # Container
     "ContainerList": (
         "done",
-        "all, limit, size and every documented filter; Ports empty until port publishing lands",
+        "all, limit, size and every documented filter (publish/expose as moby's); Ports from the published ports",
     ),
     "ContainerCreate": (
         "partial",
-        "full Config/HostConfig; network modes default (own netns, loopback only), none, host, container:; binds, named and anonymous volumes (-v, --mount type=volume, image VOLUME, --volumes-from; copy-up, nocopy); no port publishing",
+        "full Config/HostConfig; network modes default (own netns, loopback only), none, host, container:; binds, named and anonymous volumes (-v, --mount type=volume, image VOLUME, --volumes-from; copy-up, nocopy); port publishing (PortBindings, PublishAllPorts, ExposedPorts) done through a userland proxy in the shim, tcp and udp, to 127.0.0.1 in the container's netns; no bridge networks",
     ),
-    "ContainerInspect": ("done", "dockerd's field set; NetworkSettings has no addresses (loopback only)"),
+    "ContainerInspect": (
+        "done",
+        "dockerd's field set; NetworkSettings has no addresses (loopback only); Ports as the proxy publishes them",
+    ),
     "ContainerTop": ("done", "ps_args"),
     "ContainerLogs": (
         "done",

@@ -52,6 +52,8 @@ _STALE = (
     "attach.sock",
     "control.sock",
     "console.sock",
+    "ports.json",
+    "published.json",
 )
 
 
@@ -83,6 +85,9 @@ class ShimOptions:
     # The runtime is this installation's jocker-runtime: the shim may run it in a fork of
     # itself instead of a new interpreter (shim --runtime-in-process).
     runtime_in_process: bool = False
+    # Published ports (start mode): {"endpoint": "NAME (ID)", "bindings": [...]}, written to
+    # ports.json for the shim's proxy (jockerd/shim/ports.py); None: nothing is published.
+    ports: dict[str, Any] | None = None
 
 
 def _default_shim_argv() -> list[str]:
@@ -129,6 +134,8 @@ def shim_args(options: ShimOptions) -> list[str]:
         args += ["--console-size", f"{o.console_size[0]},{o.console_size[1]}"]
     if o.runtime_in_process:
         args.append("--runtime-in-process")
+    if o.ports is not None and not exec_mode:
+        args += ["--ports", str(Path(o.state_dir).absolute() / "ports.json")]
     return args
 
 
@@ -150,6 +157,8 @@ def _prepare_state_dir(options: ShimOptions) -> None:
         _write(state_dir / "process.json", json.dumps(process))
     else:
         _write(state_dir / "mounts.json", json.dumps(options.mounts))
+        if options.ports is not None:
+            _write(state_dir / "ports.json", json.dumps(options.ports))
 
 
 def _write(path: Path, text: str) -> None:
@@ -265,7 +274,6 @@ class ShimZygote:
 class ShimClient:
     """One jocker-shim, known by its state dir."""
 
-
     shim_argv: ClassVar[list[str]] = _default_shim_argv()
 
     def __init__(self, state_dir: Path) -> None:
@@ -353,6 +361,16 @@ class ShimClient:
         pid, started = self._shim
         now = _start_time(pid)
         return now is not None and now[1] == started and now[0] not in ("Z", "X")
+
+    def published_ports(self) -> list[dict[str, Any]]:
+        """What the shim bound for the ports it publishes (published.json; [] if none)."""
+        try:
+            data = json.loads((self.state_dir / "published.json").read_text())
+        except FileNotFoundError:
+            return []
+        except ValueError as e:
+            raise InternalError(f"invalid published.json in {self.state_dir}: {e}") from None
+        return list(data)
 
     def exit_status(self) -> ExitStatus | None:
         """The `exit` file's status, if the shim has written it."""

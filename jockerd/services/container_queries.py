@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jockerd.errors import ConflictError, InvalidParameterError, JockerError
+from jockerd.services import ports
 from jockerd.services.container_state import DockerState
 from jockerd.services.container_volumes import mount_point_view
 from jockerd.services.disk_usage import dir_size
@@ -147,14 +148,16 @@ class ContainerQueries:
             "volume": lambda v: any(m.get("Destination") == v or m.get("Name") == v or m.get("Source") == v
                                     for m in mount_points(record.host_config, record.mount_points)),
             "network": lambda v: v == network_name(record),
-            "expose": lambda v: v in (record.config.get("ExposedPorts") or {}),
-            "publish": lambda v: v in (record.host_config.get("PortBindings") or {}),
             "isolation": lambda v: v in ("default", ""),
             "is-task": lambda v: v in ("false", "0"),
             "health": lambda v: v == "none",
         }  # fmt: skip
+        publish = ports.parse_port_filter("publish", filters.get("publish", []))
+        expose = ports.parse_port_filter("expose", filters.get("expose", []))
+        if not ports.ports_match(ports.summary_ports(network_settings(record)["Ports"]), publish, expose):
+            return False
         for key, values in filters.items():
-            if key in ("before", "since"):
+            if key in ("before", "since", "publish", "expose"):
                 continue
             if key == "label":
                 if not all(checks["label"](v) for v in values):
@@ -184,7 +187,7 @@ class ContainerQueries:
             "ImageID": record.image,
             "Command": command,
             "Created": int(parse_rfc3339(record.created)),
-            "Ports": [],
+            "Ports": ports.summary_ports(network_settings(record)["Ports"]),
             "Labels": record.config.get("Labels") or {},
             "State": str(container.state),
             "Status": self._status_text(container),
@@ -264,7 +267,8 @@ def network_name(record: ContainerRecord) -> str:
 
 
 def network_settings(record: ContainerRecord) -> dict[str, Any]:
-    """Until bridge networking lands a container has loopback only: no addresses to show."""
+    """Until bridge networking lands a container has loopback only: no addresses to show. Its
+    Ports are those the shim's proxy publishes while it runs (services/ports.py)."""
     name = network_name(record)
     networks: dict[str, Any] = {}
     if not name.startswith("container:"):
@@ -275,7 +279,9 @@ def network_settings(record: ContainerRecord) -> dict[str, Any]:
         }  # fmt: skip
     return {
         "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None,
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports.network_ports(record.config, record.host_config, record.published_ports),
+        "SandboxKey": "", "SecondaryIPAddresses": None,
         "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
         "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
         "Networks": networks,

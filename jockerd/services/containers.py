@@ -32,6 +32,7 @@ from jockerd import hostfs
 from jockerd.bundle import generate, network_files
 from jockerd.bundle.conversion import merge_config
 from jockerd.bundle.defaults import DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS
+from jockerd.driver.oci_runtime import OciRuntimeError
 from jockerd.driver.runtimes import RuntimeRegistry
 from jockerd.driver.shim_client import SHIM_DIED, ExitStatus, ShimClient, ShimOptions, ShimZygote
 from jockerd.errors import (
@@ -47,6 +48,7 @@ from jockerd.ids import new_id, resolve_prefix
 from jockerd.imagestore.snapshots import Snapshotter
 from jockerd.imagestore.store import ImageStore
 from jockerd.services import attach as attaching
+from jockerd.services import ports
 from jockerd.services.container_archive import ArchiveAndExport
 from jockerd.services.container_commit import CommitAndChanges
 from jockerd.services.container_config import (
@@ -245,6 +247,8 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         image = await asyncio.to_thread(self.images.image, image_id)
         self.runtimes.get(host.get("Runtime") or None)  # an unknown runtime fails the create
         warnings = validate_host_config(host)
+        ports.validate_port_bindings(host)
+        warnings += ports.port_warnings(host)
         if self.settings.cgroup_version == 1:
             warnings += discard_unsupported_resources(host)
         merged = merge_config(image.config, body)["config"]
@@ -414,8 +418,10 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
                 stdin=bool(record.config.get("OpenStdin")),
                 stdin_once=bool(record.config.get("StdinOnce")),
                 console_size=console_size(record.host_config.get("ConsoleSize")),
+                ports=self._proxy_options(record),
             )
-            shim = await ShimClient.start(options, shim_argv=self.shim_argv, zygote=self.zygote)
+            shim = await self._start_shim(options)
+            published = await asyncio.to_thread(shim.published_ports) if options.ports else []
         except JockerError as e:
             await self._start_failed(container, str(e), bundle)
             raise
@@ -439,6 +445,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             await self._start_failed(container, str(e), bundle)
             raise
         state = record.state
+        record.published_ports = published if ports.publishes(record.host_config) else None
         state.status = running
         state.pid = shim.pid
         state.started_at = rfc3339_nano()
@@ -450,6 +457,23 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         self._event(container, "start")
         container.run_done = asyncio.Event()
         container.monitor = self._spawn(self._monitor(container, shim, container.run_done))
+
+    @staticmethod
+    def _proxy_options(record: ContainerRecord) -> dict[str, Any] | None:
+        """ports.json for the shim's proxy (shim/ports.py), None when nothing is published."""
+        bindings = ports.proxy_bindings(record.config, record.host_config)
+        if not bindings:
+            return None
+        # dockerd names the endpoint after the container; its ID is the endpoint's own.
+        return {"endpoint": f"{record.name.lstrip('/')} ({new_id()})", "bindings": bindings}
+
+    async def _start_shim(self, options: ShimOptions) -> ShimClient:
+        try:
+            return await ShimClient.start(options, shim_argv=self.shim_argv, zygote=self.zygote)
+        except OciRuntimeError as e:
+            if e.stderr_message.startswith(ports.PROXY_ERROR_PREFIX):
+                raise InternalError(e.stderr_message) from None  # the network's error, not the runtime's
+            raise
 
     def _prepare_run(self, record: ContainerRecord, bundle: Path, state_dir: Path) -> list[dict[str, Any]]:
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -518,6 +542,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             container.monitor = None
             state.status = advance(state.status, Move.EXIT)
             state.pid = 0
+            record.published_ports = None
             state.exit_code = status.exit_code
             state.oom_killed = status.oom_killed
             state.finished_at = status.finished_at or rfc3339_nano()

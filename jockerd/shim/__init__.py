@@ -23,6 +23,8 @@ argv (all paths absolute; `jocker-shim --help` prints the same):
 | `--stdin`                    | keep a stdin pipe (OpenStdin); else the process gets /dev/null      |
 | `--stdin-once`               | close the process's stdin when the first attached stdin closes      |
 | `--console-size H,W`         | initial pty size                                                    |
+| `--ports FILE`               | start mode: the published ports (the daemon's ports.json), proxied  |
+|                              | by the shim (ports.py); absent: nothing is published                |
 
 Files in the state dir:
 
@@ -31,6 +33,10 @@ Files in the state dir:
 | `mounts.json`  | daemon     | start mode: OCI mounts (list) mounted on BUNDLE/rootfs before create     |
 |                |            | (in order, stacked; absent or empty: nothing is mounted)                 |
 | `process.json` | daemon     | exec mode: the runtime-spec Process given as --process                   |
+| `ports.json`   | daemon     | start mode, with --ports: {"endpoint": "NAME (ID)", "bindings": [{"proto",|
+|                |            | "host_ip", "host_port", "host_port_end", "container_port"}]}             |
+| `published.json` | shim     | with --ports, before readiness: what is bound, [{"proto", "host_ip",     |
+|                |            | "host_port", "container_port"}] (host_port: the one picked, if it was 0) |
 | `shim.pid`     | shim       | `PID STARTTIME` (starttime = field 22 of /proc/PID/stat)                 |
 | `init.pid`     | shim       | `PID STARTTIME` of the container's process (or the exec'd process)       |
 | `exit`         | shim       | JSON {"exit_code", "oom_killed", "finished_at", "error"}, atomically,    |
@@ -89,6 +95,12 @@ above as a JSON list, and a fork of it does what `jocker-shim ARGS` would, answe
 `{"code", "stderr"}` instead of exiting. (Shims started this way show the zygote's command line
 in `ps`; shim.pid is the way to find a container's shim.) Exec'ing jocker-shim is the fallback.
 
+Published ports (--ports): the shim listens on each before the runtime's `create` (a taken
+port fails the start with dockerd's message: `driver failed programming external connectivity
+on endpoint NAME (ID): Bind for 0.0.0.0:8080 failed: port is already allocated`), relays every
+TCP connection and UDP flow to 127.0.0.1:<container port> inside the container's network
+namespace, and closes the listeners when the container's process exits (before `exit`).
+
 Exit code: the process's status, or 128+signal when a signal killed it (Docker's rule); 255
 if the shim failed before it learned it. `finished_at` is Go's RFC3339Nano in UTC, `error`
 is empty unless the shim itself failed (e.g. `runtime delete: ...`, `unmount rootfs: ...`).
@@ -96,5 +108,6 @@ The runtime `delete` and the unmount are the shim's own work: they happen with n
 
 Modules: `__main__` (argv, fork, readiness), `supervisor` (mounts, runtime calls, the loop,
 reaping, clean-up), `stdio` (pipes, console socket, stdin buffer, epoll), `attach` (attach and
-control connections), `logs` (json-file writer), `stdcopy` (framing, shared with the daemon).
+control connections), `logs` (json-file writer), `stdcopy` (framing, shared with the daemon), `ports` (the
+userland proxy of published ports, imported only when there are some).
 """

@@ -30,6 +30,7 @@ _VALUES = {
     "--log-max-size": "log_max_size",
     "--log-max-file": "log_max_file",
     "--console-size": "console_size",
+    "--ports": "ports",
 }
 _SWITCHES = {
     "--tty": "tty",
@@ -37,7 +38,7 @@ _SWITCHES = {
     "--stdin-once": "stdin_once",
     "--runtime-in-process": "runtime_in_process",
 }
-_PATHS = ("bundle", "state_dir", "runtime_root", "process", "log_path")
+_PATHS = ("bundle", "state_dir", "runtime_root", "process", "log_path", "ports")
 
 
 class UsageError(Exception):
@@ -82,7 +83,7 @@ def parse(argv: list[str]) -> Options | None:
     for name in _PATHS:
         if name in values and not values[name].startswith("/"):
             raise UsageError(f"--{name.replace('_', '-')} must be an absolute path: {values[name]}")
-    for name in ("id", "exec_id", "bundle", "state_dir", "runtime_root", "process", "log_path"):
+    for name in ("id", "exec_id", "bundle", "state_dir", "runtime_root", "process", "log_path", "ports"):
         if name in values:
             setattr(o, name, values[name])
     from jockerd.runtime import fastjson

@@ -51,6 +51,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from jockerd.shim.ports import Proxy
+
 DRAIN_TIMEOUT = 2.0  # output read after the process exited, at most
 FLUSH_TIMEOUT = 5.0  # then, for attach clients to take what is buffered for them
 HOLD_TIMEOUT = 5.0  # exec mode: how long output waits for a first attach after readiness
@@ -78,6 +80,7 @@ class Options:
         "log_max_size",
         "log_path",
         "mode",
+        "ports",
         "process",
         "runtime",
         "runtime_in_process",
@@ -98,6 +101,7 @@ class Options:
         self.runtime_in_process = False
         self.runtime_root = ""
         self.process = ""
+        self.ports = ""  # ports.json: the published ports (ports.py), start mode only
         self.log_path = ""
         self.log_max_size = 0
         self.log_max_file = 1
@@ -364,6 +368,7 @@ class Supervisor:
         self.hold_deadline = 0.0
         self.outputs_watched = False
         self.error = ""
+        self.proxy: Proxy | None = None  # published ports (--ports)
 
     def path(self, name: str) -> str:
         return f"{self.state_dir}/{name}"
@@ -376,11 +381,21 @@ class Supervisor:
 
         write_file(self.path("shim.pid"), f"{os.getpid()} {start_time(os.getpid())}".encode())
         libc.prctl(constants.PR_SET_CHILD_SUBREAPER, 1)
-        if not self.exec_mode:
-            self.mounted = mount_all(self._read_mounts(), self.rootfs)
         try:
+            if self.options.ports and not self.exec_mode:
+                self._bind_ports()  # before anything else: a taken port leaves nothing to undo
+            if not self.exec_mode:
+                self.mounted = mount_all(self._read_mounts(), self.rootfs)
             self._create()
+            if self.proxy is not None:
+                try:
+                    self.proxy.attach(self.main_pid)
+                except OSError as e:
+                    raise ShimError(f"publish ports: {e}") from None
         except BaseException:
+            if self.proxy is not None:
+                self.proxy.close()
+                self.proxy = None
             if self.created:  # the runtime succeeded, a later step did not: take it down again
                 if self.exec_mode:
                     if self.main_pid:
@@ -398,6 +413,22 @@ class Supervisor:
                 unmount(self.rootfs, self.mounted)
                 self.mounted = 0
             raise
+
+    def _bind_ports(self) -> None:
+        """Listen on the published ports (ports.py) and write published.json for the daemon."""
+        from jockerd.shim import ports
+
+        try:
+            endpoint, bindings = ports.load(self.options.ports)
+        except (OSError, ValueError, KeyError) as e:
+            raise ShimError(f"invalid ports.json: {e}") from None
+        proxy = ports.Proxy(self.loop, endpoint, bindings)
+        try:
+            proxy.bind()
+        except ports.PortError as e:
+            raise ShimError(str(e)) from None
+        self.proxy = proxy
+        write_file(self.path("published.json"), proxy.published_json())
 
     def _read_mounts(self) -> list[dict]:
         try:
@@ -552,15 +583,17 @@ class Supervisor:
         while True:
             now = time.monotonic()
             timeout = None
+            if self.proxy is not None:
+                timeout = self.proxy.timeout(now)  # idle UDP flows
             if self.hold:
                 if now >= self.hold_deadline:
                     self._release_hold()
                     continue
-                timeout = self.hold_deadline - now
+                timeout = _earliest(timeout, self.hold_deadline - now)
             elif self.exit_code is not None:
                 if not self.stdio.outputs or now >= self.drain_deadline:
                     return
-                timeout = self.drain_deadline - now
+                timeout = _earliest(timeout, self.drain_deadline - now)
             self.loop.run_once(timeout)
 
     def _reap(self) -> None:
@@ -576,6 +609,7 @@ class Supervisor:
                 self.exit_code = code if code >= 0 else 128 - code
                 self.exited_ns = time.time_ns()
                 self.drain_deadline = time.monotonic() + DRAIN_TIMEOUT
+                self._close_ports()
 
     # -- output ---------------------------------------------------------------------------------
 
@@ -713,9 +747,19 @@ class Supervisor:
         self.loop.unregister(listener.fileno())
         listener.close()
 
+    def _close_ports(self) -> None:
+        """The container's process is gone: its published ports are free again."""
+        if self.proxy is not None:
+            self.proxy.close()
+            self.proxy = None
+
     def _clean_up(self) -> None:
         o = self.options
         oom = False
+        try:
+            self._close_ports()
+        except BaseException as e:
+            self.error = self.error or f"close published ports: {e}"
         if not self.exec_mode:
             oom = oom_killed(o.bundle, o.id)
             code, message = self.runtime(["delete", "--force", o.id])
@@ -735,6 +779,10 @@ class Supervisor:
             "error": self.error,
         }
         write_file(self.path("exit"), fastjson.dumps(status).encode(), sync=True)
+
+
+def _earliest(timeout: float | None, other: float) -> float:
+    return other if timeout is None else min(timeout, other)
 
 
 def _ignore_signal(signum: int, frame: object) -> None:

@@ -37,7 +37,7 @@ def serve(socket_path: str) -> int:
     from jockerd.runtime import fastjson  # noqa: F401 - preloaded for the forks
     from jockerd.runtime.__main__ import main as _runtime_main  # noqa: F401
     from jockerd.shim import __main__ as starter  # noqa: F401
-    from jockerd.shim import supervisor  # noqa: F401
+    from jockerd.shim import ports, supervisor  # noqa: F401
 
     parent = os.getppid()
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)

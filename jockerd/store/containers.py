@@ -74,6 +74,9 @@ class ContainerRecord(BaseModel):
     chain_ids: list[str] = Field(default_factory=list)
     # Volume mount points (services/container_volumes.py): inspect's keys plus CopyData, Named.
     mount_points: list[dict[str, Any]] = Field(default_factory=list)
+    # While running: the ports the shim's proxy bound (shim/ports.py's published.json), shown as
+    # NetworkSettings.Ports; None when the container is not running.
+    published_ports: list[dict[str, Any]] | None = None
     log_path: str = ""
     resolv_conf_path: str = ""
     hostname_path: str = ""
