@@ -12,6 +12,7 @@ sequence against `RecordingSyscalls`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -251,6 +252,19 @@ def root_propagation(ctx: ProcessContext) -> None:
     if not ctx.has_namespace("mount"):
         return
     rootfs.apply_root_propagation(ctx.linux.get("rootfsPropagation"), ctx.sys)
+
+
+def create_cwd(ctx: ProcessContext) -> None:
+    """The process's cwd, made if missing (runc's MkdirAll of the cwd): inside the new root, so
+    `..` and symlinks resolve in the container's terms; as root, before readonly_root."""
+    cwd = ctx.process.get("cwd") or "/"
+    try:
+        rootfs.mkdir_all(os.path.normpath(cwd), ctx.sys)
+        if not stat.S_ISDIR(ctx.sys.stat(cwd).st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+    except OSError as e:
+        text = f"error during container init: mkdir {cwd}: {_go_error(e)}"
+        raise ContainerError(START_FAILED + text) from None
 
 
 def console(ctx: ProcessContext) -> None:
@@ -521,6 +535,7 @@ INIT_STEPS = (
     create_container_hooks,
     pivot_root,
     root_propagation,
+    create_cwd,
     console,
     hostname,
     sysctls,

@@ -473,6 +473,10 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         except OciRuntimeError as e:
             if e.stderr_message.startswith(ports.PROXY_ERROR_PREFIX):
                 raise InternalError(e.stderr_message) from None  # the network's error, not the runtime's
+            if e.verb == "create":
+                # dockerd relays the runtime's words through containerd's task service, whose
+                # wording (and gRPC code) the docker CLI shows: keep them for clients that match.
+                e.message = f"failed to create shim task: {e.message}: unknown"
             raise
 
     def _prepare_run(self, record: ContainerRecord, bundle: Path, state_dir: Path) -> list[dict[str, Any]]:
@@ -488,12 +492,12 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         # (a tmpfs, normally); a crash loses nothing that is not regenerated.
         (bundle / generate.CONFIG_FILE).write_text(json.dumps(spec, separators=(",", ":")))
         workdir = str(record.config.get("WorkingDir") or "")
-        if workdir:
-            # dockerd creates WorkingDir (root-owned) in the rootfs; the upper layer is that rootfs.
-            target = self.snapshots.upper_dir(record.id) / workdir.lstrip("/")
-            if self.snapshots.read_file(record.id, record.chain_ids, workdir) is None:
-                with contextlib.suppress(OSError):
-                    target.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if workdir and self.snapshots.read_file(record.id, record.chain_ids, workdir, limit=0) is not None:
+            # A file where the working directory should be: dockerd's SetupWorkingDirectory
+            # says so before the runtime runs. A missing directory is made by the runtime,
+            # inside the container's root (runc's MkdirAll of the cwd), never from out here,
+            # where a symlink the container planted in its upper layer would lead to the host.
+            raise InternalError(f"Cannot mkdir: {workdir} is not a directory")
         return mounts
 
     async def _start_failed(self, container: Container, message: str, bundle: Path) -> None:

@@ -629,3 +629,42 @@ def test_init_layer_as_in_docker(d):
     assert "bin/sh" in in_layers and not {".dockerenv", "etc/mtab"} & in_layers
     d.docker_ok("rm", "initl", "initx")
     d.docker_ok("rmi", "jtr/initx:v1")
+
+
+def test_working_directory_is_made_inside_the_container(d):
+    """A missing WorkingDir is made by the runtime inside the container's root: a symlink the
+    container planted where it goes leads to the container's /tmp, never the host's, and an
+    image's symlinked WORKDIR is followed, not shadowed by a new directory."""
+    marker = f"jocker-wd-escape-{os.getpid()}"
+    d.docker_ok(
+        "run",
+        "--name",
+        "wdesc",
+        "-w",
+        f"/w/{marker}",
+        "busybox",
+        "sh",
+        "-c",
+        "cd /; rm -rf /w; ln -s /tmp /w",
+    )
+    assert d.docker_ok("start", "-a", "wdesc") == ""
+    assert not os.path.lexists(f"/tmp/{marker}")
+    d.docker_ok("rm", "wdesc")
+    d.docker_ok(
+        "run",
+        "--name",
+        "wdimg",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /srv/app; echo hi > /srv/app/f; ln -s /srv/app /app",
+    )
+    d.docker_ok("commit", "wdimg", "jtr/wdimg:v1")
+    assert d.docker_ok("run", "--rm", "-w", "/app", "jtr/wdimg:v1", "cat", "f") == "hi\n"
+    failed = d.docker("run", "--rm", "-w", "/etc/passwd", "busybox", "true")
+    assert failed.returncode == 125
+    assert failed.stderr.startswith(
+        "docker: Error response from daemon: Cannot mkdir: /etc/passwd is not a directory"
+    )
+    d.docker_ok("rm", "wdimg")
+    d.docker_ok("rmi", "jtr/wdimg:v1")

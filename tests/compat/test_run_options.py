@@ -72,6 +72,8 @@ def test_env_workdir_user_entrypoint(d, tmp_path):
     )
     a, from_file, pwd, uid, gid, hostname = out.split()
     assert (a, from_file, pwd, uid, gid) == ("1", "yes", "/made/here", "1000", "1001")
+    # The runtime makes a missing cwd as root, inside the new root, before the root turns read-only.
+    assert sh(d, "--read-only", "-w", "/ro/made", "-u", "1000", "stat -c '%u %a' $PWD") == "0 755\n"
     assert len(hostname) == 12
     out = d.docker_ok("run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint")
     assert out == "via entrypoint\n"
