@@ -62,7 +62,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "ImageList": ("done", ""),
     "ImageLoad": ("done", ""),
     "ImageGetAll": ("done", ""),
-    "ImageCreate": ("partial", "pull (fromImage with a tag or digest, `platform`, X-Registry-Auth; dockerd's progress stream) and import (fromSrc=-); not yet: the pull of every tag (empty `tag`), import from a URL"),
+    "ImageCreate": ("partial", "pull (fromImage with a tag or digest, or every tag of a repository when neither is given, `platform`, X-Registry-Auth; dockerd's progress stream) and import (fromSrc=-); not yet: import from a URL"),
     "ImagePrune": ("done", ""),
     "ImageInspect": ("done", ""),
     "ImageHistory": ("done", ""),
@@ -131,7 +131,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "VolumeInspect": ("done", ""),
     "VolumeUpdate": ("done", "cluster volumes only: 503 as dockerd outside a swarm"),
     "VolumeDelete": ("done", "409 in use, 404 (force ignores it)"),
-    "VolumePrune": ("done", "anonymous volumes only from API 1.42 unless all=true; label, label!"),
+    "VolumePrune": ("done", "anonymous volumes only from API 1.42 unless all=true; label, label!; volumes with mount options are never pruned, as in dockerd"),
     # Swarm
     "SwarmInit": ("missing", "501"),
     "SwarmJoin": ("missing", "501"),

@@ -341,6 +341,16 @@ async def open_repository(
     return repo, desc, data
 
 
+@dataclass
+class _Outcome:
+    up_to_date: bool = True
+
+
+def _final_status(name: str, up_to_date: bool) -> Message:
+    word = "Image is up to date for" if up_to_date else "Downloaded newer image for"
+    return status(f"Status: {word} {name}")
+
+
 async def pull(
     store: ImageStore,
     client: RegistryClient,
@@ -351,6 +361,56 @@ async def pull(
     credentials: Credentials = ANONYMOUS,
 ) -> AsyncIterator[Message]:
     """Pull `ref` (a tag or a digest reference); yields Docker's JSON progress messages."""
+    outcome = _Outcome()
+    async for message in _pull_one(store, client, downloads, ref, platform, credentials, outcome):
+        yield message
+    yield _final_status(ref.familiar(), outcome.up_to_date)
+
+
+async def pull_all_tags(
+    store: ImageStore,
+    client: RegistryClient,
+    downloads: Downloads,
+    ref: Reference,
+    *,
+    platform: str = "",
+    credentials: Credentials = ANONYMOUS,
+) -> AsyncIterator[Message]:
+    """`docker pull --all-tags`: each tag the repository lists, in its order, as moby's
+    pullRepository does: a `TAG: Pulling from` ... `Digest:` run per tag, a tag whose manifest
+    is of a kind jocker cannot pull skipped (logged), one `Status:` line for the repository."""
+    try:
+        repo = await client.open(ref.domain, ref.path, credentials)
+        tags = await repo.tags()
+    except RegistryError as e:
+        raise translate_pull_error(e, ref) from None
+    up_to_date = True
+    for tag in tags:
+        outcome = _Outcome()
+        try:
+            async for message in _pull_one(
+                store, client, downloads, ref.with_tag(tag), platform, credentials, outcome
+            ):
+                yield message
+        except JockerError as e:
+            if "unsupported" not in str(e) or "media type" not in str(e):
+                raise
+            log.warning("pull of every tag: skipping %s:%s: %s", ref, tag, e)
+            continue
+        up_to_date = up_to_date and outcome.up_to_date
+    yield _final_status(ref.familiar(), up_to_date)
+
+
+async def _pull_one(
+    store: ImageStore,
+    client: RegistryClient,
+    downloads: Downloads,
+    ref: Reference,
+    platform: str,
+    credentials: Credentials,
+    outcome: _Outcome,
+) -> AsyncIterator[Message]:
+    """One tag or digest, up to its `Digest:` line; `outcome` learns whether it was new."""
     wanted = parse_platform(platform)
     try:
         repo, top, top_bytes = await open_repository(client, ref, credentials)
@@ -386,9 +446,8 @@ async def pull(
             work.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await work
+    outcome.up_to_date = up_to_date
     yield status(f"Digest: {top.digest}")
-    word = "Image is up to date for" if up_to_date else "Downloaded newer image for"
-    yield status(f"Status: {word} {ref.familiar()}")
 
 
 async def _assemble(

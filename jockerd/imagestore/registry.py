@@ -35,6 +35,7 @@ import ipaddress
 import json
 import logging
 import platform
+import re
 import socket
 import ssl
 import time
@@ -666,6 +667,15 @@ ByteReader = Callable[[int, int], Awaitable[bytes]]  # (offset, length) → byte
 Progress = Callable[[int], None]  # bytes done so far
 
 
+MAX_TAG_PAGES = 1000  # a bound on a registry that keeps linking to more pages
+
+
+def _next_page(url: URL, link: str) -> URL | None:
+    """The `<...>; rel="next"` target of a Link header, resolved against `url` (RFC 5988)."""
+    match = re.search(r'<([^>]*)>\s*;\s*rel="?next"?', link)
+    return url.join(URL(match.group(1), encoded=True)) if match else None
+
+
 class Repository:
     """One repository on one endpoint, with its authorization."""
 
@@ -770,6 +780,26 @@ class Repository:
         return error_from_response(resp.status, resp.reason or "", resp.headers, body)
 
     # Pull
+
+    async def tags(self) -> list[str]:
+        """Every tag of the repository (GET /v2/<name>/tags/list), following the Link header's
+        pages as the distribution client's Tags().All() does."""
+        url: URL | None = self.url("tags/list")
+        found: list[str] = []
+        for _ in range(MAX_TAG_PAGES):
+            if url is None:
+                break
+            async with self.request("GET", url) as resp:
+                if resp.status != 200:
+                    raise await self._error(resp)
+                data = await _read_capped(resp, MAX_MANIFEST_SIZE, url)
+                link = resp.headers.get("Link", "")
+            try:
+                found.extend(str(tag) for tag in json.loads(data).get("tags") or [])
+            except (ValueError, AttributeError):
+                raise RegistryError(f"invalid tag list from {url}") from None
+            url = _next_page(url, link)
+        return found
 
     async def get_manifest(self, reference: str) -> tuple[Descriptor, bytes]:
         """The manifest or index `reference` (a tag or a digest) names, checked against its digest."""

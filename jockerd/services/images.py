@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from jockerd.errors import ConflictError, InvalidParameterError, JockerError, not_implemented
+from jockerd.errors import ConflictError, InvalidParameterError, JockerError
 from jockerd.ids import short_id
 from jockerd.imagestore import archive
 from jockerd.imagestore.layers import chain_id, detect_compression
-from jockerd.imagestore.pull import Downloads, distribution_info
+from jockerd.imagestore.pull import Downloads, distribution_info, pull_all_tags
 from jockerd.imagestore.pull import pull as pull_image
 from jockerd.imagestore.push import push as push_image
 from jockerd.imagestore.reference import (
@@ -97,12 +97,16 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
-def _tag_matches(tag: str, patterns: list[re.Pattern[str]]) -> bool:
-    """With a reference filter, Docker lists only the tags that match it."""
+def _matches_filter(reference: str, patterns: list[re.Pattern[str]]) -> bool:
+    """With a reference filter, dockerd lists only the tags and digests that match it
+    (reference.FamiliarMatch: the familiar string, or its repository name)."""
     if not patterns:
         return True
-    name = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
-    return any(p.match(tag) or p.match(name) for p in patterns)
+    if "@" in reference:
+        name = reference.split("@", 1)[0]
+    else:
+        name = reference.rsplit(":", 1)[0] if ":" in reference.rsplit("/", 1)[-1] else reference
+    return any(p.match(reference) or p.match(name) for p in patterns)
 
 
 def _check_filters(filters: Filters, allowed: set[str]) -> None:
@@ -181,8 +185,8 @@ class ImageService:
         out = [
             ImageSummary(
                 id=image.id,
-                repo_tags=[t for t in self._familiar_tags(image) if _tag_matches(t, patterns)],
-                repo_digests=self._familiar_digests(image),
+                repo_tags=[t for t in self._familiar_tags(image) if _matches_filter(t, patterns)],
+                repo_digests=[d for d in self._familiar_digests(image) if _matches_filter(d, patterns)],
                 created=_created_seconds(image.config),
                 size=self._size(image),
                 labels=_labels(image),
@@ -403,8 +407,9 @@ class ImageService:
         ref = _pull_reference(from_image, tag)
         credentials = parse_registry_auth(registry_auth)
         log.info("pulling %s", ref)
+        transfer = pull_image if ref.tag or ref.digest else pull_all_tags  # no tag: every tag
         try:
-            async for message in pull_image(
+            async for message in transfer(
                 self.store, self.registry, self.downloads, ref, platform=platform, credentials=credentials
             ):
                 yield message
@@ -620,7 +625,8 @@ def _batched(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
 
 def _pull_reference(from_image: str, tag: str) -> Reference:
     """fromImage and tag as dockerd combines them: the tag may be a digest, or ride in fromImage."""
-    ref = parse_reference(from_image, default_tag=False)
+    # dockerd's special case: `pull -a` may send the name with a trailing ":".
+    ref = parse_reference(from_image.removesuffix(":"), default_tag=False)
     if tag:
         if ref.digest:
             raise InvalidParameterError(f"cannot pull a tag of a digest reference: {from_image}")
@@ -629,9 +635,7 @@ def _pull_reference(from_image: str, tag: str) -> Reference:
         if not valid_tag(tag):
             raise InvalidParameterError(f"invalid tag format: {tag}")
         return ref.with_tag(tag)
-    if not ref.tag and not ref.digest:
-        raise not_implemented("pulling every tag of a repository (docker pull --all-tags)")
-    return ref
+    return ref  # no tag and no digest: every tag (docker pull --all-tags)
 
 
 def _names_to_untag(name: str, names: list[str]) -> list[str]:

@@ -260,3 +260,32 @@ def test_docker_hub_mirror(netns, open_registry, tmp_path: Path):
         assert "GET /v2/library/busybox/manifests/latest" in open_registry.log.read_text()
     finally:
         stop_jockerd(daemon)
+
+
+def test_pull_all_tags(shared_registry_jockerd, open_registry, netns, test_images):
+    """`docker pull -a`: each tag the registry lists, in its order (a `TAG: Pulling from` ...
+    `Digest:` run per tag), then one Status line for the repository, as dockerd 20.10 prints it."""
+    d = shared_registry_jockerd
+    sources = {"latest": "busybox", "lay": "layered", "v2": "busybox"}
+    for tag, image in sources.items():
+        seed(open_registry, netns, f"alltags:{tag}", f"docker-archive:{test_images[image]}")
+    repo = f"{open_registry.host}/alltags"
+    out = d.docker_ok("pull", "-a", repo).splitlines()
+    assert [line for line in out if "Pulling from" in line] == [
+        "latest: Pulling from alltags",
+        "lay: Pulling from alltags",
+        "v2: Pulling from alltags",
+    ]
+    assert len([line for line in out if line.startswith("Digest: sha256:")]) == 3
+    assert out[-2:] == [f"Status: Downloaded newer image for {repo}", repo]
+    listing = d.docker_ok("images", "--digests", repo, "--format", "{{.Tag}} {{.Digest}} {{.ID}}")
+    assert sorted(line.split()[0] for line in listing.splitlines()) == ["latest", "lay", "v2"], listing
+    again = d.docker_ok("pull", "-a", repo).splitlines()
+    assert again[-2:] == [f"Status: Image is up to date for {repo}", repo]
+    missing = d.docker("pull", "-a", f"{open_registry.host}/nosuchrepo")
+    assert missing.returncode == 1
+    assert missing.stderr == (
+        f"Error response from daemon: repository {open_registry.host}/nosuchrepo not found: "
+        "name unknown: repository name not known to registry\n"
+    )
+    d.docker_ok("rmi", *(f"{repo}:{tag}" for tag in sources))
