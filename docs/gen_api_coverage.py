@@ -88,7 +88,7 @@ STATUS: dict[str, tuple[str, str]] = {
     ),
     "ContainerInspect": (
         "done",
-        "dockerd's field set; NetworkSettings has no addresses (loopback only); Ports as the proxy publishes them",
+        "dockerd's field set; NetworkSettings has no addresses (loopback only), NetworkID/EndpointID on host and none as dockerd; Ports as the proxy publishes them",
     ),
     "ContainerTop": ("done", "ps_args"),
     "ContainerLogs": (
@@ -123,8 +123,13 @@ STATUS: dict[str, tuple[str, str]] = {
     "ExecResize": ("done", ""),
     "ExecInspect": ("done", ""),
     # Network
-    "NetworkList": ("partial", EMPTY.format("[]", "networks")),
-    "NetworkInspect": ("404-stub", "`network X not found`; keeps the `docker inspect` chain going"),
+    "NetworkList": ("done", "the predefined `host` and `none` (IDs and Created kept across restarts; no bridge network yet); filters driver, id, label, name, scope, type, dangling with dockerd's errors"),
+    "NetworkInspect": ("done", "by full ID, name, unique ID prefix (dockerd's order and `network X not found`); `scope`, `verbose`; Containers lists the running containers on host/none; EnableIPv4 from API 1.48"),
+    "NetworkDelete": ("partial", "host and none: 403 `X is a pre-defined network and cannot be removed`; 404 for any other name"),
+    "NetworkCreate": ("partial", "predefined names (bridge, host, none, default): dockerd's 403; any other network: 501 (no user-defined networks yet)"),
+    "NetworkConnect": ("partial", "dockerd's 404s and the host-network 400; otherwise 501"),
+    "NetworkDisconnect": ("partial", "dockerd's 404s, the host-network 400 and `container X is not connected to network Y`; otherwise 501"),
+    "NetworkPrune": ("done", "only predefined networks exist: `{\"NetworksDeleted\":null}`; filters label, label!, until checked as dockerd"),
     # Volume
     "VolumeList": ("done", "filters dangling, driver, label, name; no cluster volumes"),
     "VolumeCreate": ("partial", "local driver only (others: dockerd's plugin-not-found 404); its type/device/o options, mounted while a container uses the volume; no `size` (no quota support); ClusterVolumeSpec answers 503"),

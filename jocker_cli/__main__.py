@@ -72,6 +72,9 @@ MANAGEMENT: dict[str, tuple[str, dict[str, str]]] = {
     "system": ("Manage jocker", {
         "df": "system_df", "events": "events", "info": "info", "prune": "system_prune",
     }),
+    "network": ("Manage networks", {
+        "inspect": "network_inspect", "ls": "network_ls", "list": "network_ls",
+    }),
     "volume": ("Manage volumes", {
         "create": "volume_create", "inspect": "volume_inspect", "ls": "volume_ls", "list": "volume_ls",
         "prune": "volume_prune", "rm": "volume_rm", "remove": "volume_rm",
@@ -84,6 +87,8 @@ EXTRA: dict[str, tuple[str, str]] = {
     "image_prune": ("image_prune", "Remove unused images"),
     "system_df": ("system_df", "Show jocker disk usage"),
     "system_prune": ("system_prune", "Remove unused data"),
+    "network_inspect": ("network_inspect", "Display detailed information on one or more networks"),
+    "network_ls": ("network_ls", "List networks"),
     "volume_create": ("volume_create", "Create a volume"),
     "volume_inspect": ("volume_inspect", "Display detailed information on one or more volumes"),
     "volume_ls": ("volume_ls", "List volumes"),

@@ -18,9 +18,11 @@ from jockerd.services.events import EventBus
 from jockerd.services.exec import ExecService
 from jockerd.services.explain import ExplainService
 from jockerd.services.images import ImageService
+from jockerd.services.networks import NetworkService
 from jockerd.services.system import SystemService
 from jockerd.services.volumes import VolumeService
 from jockerd.store.containers import ContainerStore
+from jockerd.store.networks import NetworkStore
 from jockerd.store.volumes import VolumeStore
 
 log = logging.getLogger("jockerd")
@@ -56,6 +58,9 @@ class Daemon:
         )
         self.volumes = VolumeService(VolumeStore(config.data_root / "volumes"), self.events)
         self.containers.volumes = self.volumes
+        self.networks = NetworkService(NetworkStore(config.data_root / "network"))
+        self.networks.endpoints = self.containers.endpoints
+        self.containers.networks = self.networks
         self.execs = ExecService(self.containers, config.exec_root)
         self.containers.removal_listeners.append(self.execs.forget_container)
         registry = RegistryClient(
@@ -80,6 +85,7 @@ class Daemon:
     async def restore(self) -> None:
         """Rebuild in-memory state from disk and clear what a crash left half-done."""
         await asyncio.to_thread(self.image_store.recover)
+        await asyncio.to_thread(self.networks.restore)
         await self.volumes.restore()
         await self.containers.restore()  # rebuilds the volumes' references from the records
         await self.volumes.unmount_unused()
@@ -97,4 +103,5 @@ class Daemon:
             events=self.events,
             jocker=self.explain,
             volumes=self.volumes,
+            networks=self.networks,
         )

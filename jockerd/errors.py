@@ -31,6 +31,12 @@ class UnauthorizedError(JockerError):
     status = 401
 
 
+class ForbiddenError(JockerError):
+    """moby errdefs.Forbidden: e.g. removing a predefined network."""
+
+    status = 403
+
+
 class NotFoundError(JockerError):
     status = 404
 

@@ -14,6 +14,7 @@ SCRIPT = r"""# bash completion for jocker                                  -*- s
 # source <(jocker completion bash)
 _jocker_containers() { jocker ps -a --format '{{.Names}}' 2>/dev/null; }
 _jocker_images() { jocker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>'; }
+_jocker_networks() { jocker network ls --format '{{.Name}}' 2>/dev/null; }
 _jocker() {
     local cur prev words cword
     cur="${COMP_WORDS[COMP_CWORD]}"
@@ -35,6 +36,10 @@ __MANAGEMENT__
     esac
     if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$(jocker $command $sub --help 2>/dev/null | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--?[a-z-]+')" -- "$cur"))
+        return
+    fi
+    if [ "$command" = network ]; then
+        COMPREPLY=($(compgen -W "$(_jocker_networks)" -- "$cur"))
         return
     fi
     case "${sub:-$command}" in

@@ -7,13 +7,24 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from jockerd.api import middleware
-from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, JOCKER, SYSTEM, VOLUMES
-from jockerd.api.routes import containers, distribution, exec, images, jocker, system, unsupported, volumes
+from jockerd.api.keys import CONTAINERS, EVENTS, EXECS, IMAGES, JOCKER, NETWORKS, SYSTEM, VOLUMES
+from jockerd.api.routes import (
+    containers,
+    distribution,
+    exec,
+    images,
+    jocker,
+    networks,
+    system,
+    unsupported,
+    volumes,
+)
 from jockerd.api.routes.archive import routes as archive_routes
 from jockerd.api.routes.containers import ContainerBackend
 from jockerd.api.routes.exec import ExecBackend
 from jockerd.api.routes.images import ImageBackend
 from jockerd.api.routes.jocker import JockerBackend
+from jockerd.api.routes.networks import NetworkBackend, NoNetworks
 from jockerd.api.routes.system import EventBackend, SystemBackend
 from jockerd.api.routes.volumes import NoVolumes, VolumeBackend
 from jockerd.api.routing import add_versioned
@@ -33,6 +44,7 @@ class Backends:
     events: EventBackend
     jocker: JockerBackend | None = None  # jocker's own endpoints (explain); None: answered 501
     volumes: VolumeBackend | None = None  # None: no volumes (empty list, 404s)
+    networks: NetworkBackend | None = None  # None: no networks (empty list, 404s)
 
 
 def create_app(backends: Backends) -> web.Application:
@@ -48,6 +60,7 @@ def create_app(backends: Backends) -> web.Application:
     if backends.jocker is not None:
         app[JOCKER] = backends.jocker
     app[VOLUMES] = backends.volumes if backends.volumes is not None else NoVolumes()
+    app[NETWORKS] = backends.networks if backends.networks is not None else NoNetworks()
     add_versioned(app, system.routes)
     add_versioned(app, images.routes)
     add_versioned(app, distribution.routes)
@@ -56,6 +69,7 @@ def create_app(backends: Backends) -> web.Application:
     add_versioned(app, exec.routes)
     add_versioned(app, jocker.routes)
     add_versioned(app, volumes.routes)
+    add_versioned(app, networks.routes)
     add_versioned(app, unsupported.routes)
     app.on_response_prepare.append(middleware.on_prepare)
     return app

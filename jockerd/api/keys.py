@@ -10,7 +10,8 @@ from jockerd.api.routes.containers import CONTAINERS
 from jockerd.api.routes.exec import EXECS
 from jockerd.api.routes.images import IMAGES
 from jockerd.api.routes.jocker import JOCKER
+from jockerd.api.routes.networks import NETWORKS
 from jockerd.api.routes.system import EVENTS, SYSTEM
 from jockerd.api.routes.volumes import VOLUMES
 
-__all__ = ["CONTAINERS", "EVENTS", "EXECS", "IMAGES", "JOCKER", "SYSTEM", "VOLUMES"]
+__all__ = ["CONTAINERS", "EVENTS", "EXECS", "IMAGES", "JOCKER", "NETWORKS", "SYSTEM", "VOLUMES"]

@@ -268,13 +268,16 @@ def network_name(record: ContainerRecord) -> str:
 
 def network_settings(record: ContainerRecord) -> dict[str, Any]:
     """Until bridge networking lands a container has loopback only: no addresses to show. Its
-    Ports are those the shim's proxy publishes while it runs (services/ports.py)."""
+    Ports are those the shim's proxy publishes while it runs (services/ports.py). On host and
+    none, NetworkID is the network's from the first start on and EndpointID the current run's
+    (services/networks.py), as dockerd shows them; the default network has neither."""
     name = network_name(record)
     networks: dict[str, Any] = {}
     if not name.startswith("container:"):
         networks[name] = {
             "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "DriverOpts": None,
-            "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+            "NetworkID": record.network_id, "EndpointID": record.endpoint_id, "Gateway": "",
+            "IPAddress": "", "IPPrefixLen": 0,
             "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
         }  # fmt: skip
     return {

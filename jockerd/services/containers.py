@@ -66,7 +66,7 @@ from jockerd.services.container_config import (
     validate_host_config,
 )
 from jockerd.services.container_io import LogsAndStats
-from jockerd.services.container_queries import ContainerQueries
+from jockerd.services.container_queries import ContainerQueries, network_name
 from jockerd.services.container_state import DockerState, Move, advance, not_running
 from jockerd.services.container_volumes import ContainerVolumes
 from jockerd.services.disk_usage import dir_size
@@ -171,6 +171,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         self.zygote = ShimZygote(shim_argv or ShimClient.shim_argv, exec_root / "shim-zygote.sock")
         self.image_service: Any = None  # the daemon sets it: commit makes images
         self.volumes: Any = None  # the daemon sets it: the VolumeService (None: no volumes)
+        self.networks: Any = None  # the daemon sets it: the NetworkService (None: no network IDs)
         # Told the ID of each removed container (exec sessions die with their container).
         self.removal_listeners: list[Callable[[str], None]] = []
         self.names = naming.NameRegistry()
@@ -446,6 +447,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             raise
         state = record.state
         record.published_ports = published if ports.publishes(record.host_config) else None
+        self._join_network(record)
         state.status = running
         state.pid = shim.pid
         state.started_at = rfc3339_nano()
@@ -457,6 +459,24 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         self._event(container, "start")
         container.run_done = asyncio.Event()
         container.monitor = self._spawn(self._monitor(container, shim, container.run_done))
+
+    def _join_network(self, record: ContainerRecord) -> None:
+        """host and none: the network's ID (kept) and a new endpoint for this run, as dockerd
+        shows them in NetworkSettings.Networks and the network's Containers."""
+        network_id = self.networks.id_of(network_name(record)) if self.networks is not None else ""
+        if network_id:
+            record.network_id = network_id
+            record.endpoint_id = new_id()
+
+    def endpoints(self, network: str) -> dict[str, dict[str, str]]:
+        """The running containers' endpoints on a predefined network (its inspect's Containers)."""
+        out: dict[str, dict[str, str]] = {}
+        for container in self.containers.values():
+            record = container.record
+            if record.endpoint_id and network_name(record) == network:
+                out[record.id] = {"Name": record.name.lstrip("/"), "EndpointID": record.endpoint_id,
+                                  "MacAddress": "", "IPv4Address": "", "IPv6Address": ""}  # fmt: skip
+        return out
 
     @staticmethod
     def _proxy_options(record: ContainerRecord) -> dict[str, Any] | None:
@@ -547,6 +567,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             state.status = advance(state.status, Move.EXIT)
             state.pid = 0
             record.published_ports = None
+            record.endpoint_id = ""
             state.exit_code = status.exit_code
             state.oom_killed = status.oom_killed
             state.finished_at = status.finished_at or rfc3339_nano()
@@ -1005,6 +1026,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             # cleans up and writes its exit file, and the state dir goes with it.
             await self._abandon_run(container, state_dir)
         if not status.is_running() or status is DockerState.RESTARTING:
+            record.endpoint_id = ""  # no run, no endpoint
             if record.host_config.get("AutoRemove"):
                 self._spawn(self._auto_remove(container))
             elif status is DockerState.RESTARTING or restart_on_boot(record):

@@ -77,6 +77,10 @@ class ContainerRecord(BaseModel):
     # While running: the ports the shim's proxy bound (shim/ports.py's published.json), shown as
     # NetworkSettings.Ports; None when the container is not running.
     published_ports: list[dict[str, Any]] | None = None
+    # host and none (services/networks.py): the network's ID, set by the first start and kept, as
+    # dockerd keeps NetworkID; the endpoint's, new at each start and cleared when the run ends.
+    network_id: str = ""
+    endpoint_id: str = ""
     log_path: str = ""
     resolv_conf_path: str = ""
     hostname_path: str = ""

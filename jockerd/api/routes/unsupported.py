@@ -9,11 +9,11 @@ that every swagger endpoint resolves to the route named after it. app.py registe
 
 What each endpoint answers:
 - by default 501 `{"message": "<operationId> (<METHOD> <path>) is not implemented by jocker yet"}`;
-- the lookups of the untyped `docker inspect X` chain (networks, plugins) and
+- the lookups of the untyped `docker inspect X` chain (plugins) and
   exec inspect answer Docker's 404 for that kind: the chain asks one kind after another and
   stops at the first status that is not 404 (docker-cli-flows.md §A3, trace 14b);
-- the listings the CLI needs (`network ls`, `plugin ls`) answer empty: no
-  such object exists in jocker yet;
+- the listing the CLI needs (`plugin ls`) answers empty: no such object exists in jocker yet
+  (networks are served by networks.py);
 - swarm endpoints answer 503 as dockerd does on a node that is not in a swarm (moby
   daemon/cluster `errNoManager`, `errNoSwarm`); only init and join are "not implemented".
 """
@@ -43,14 +43,6 @@ UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/build/prune", "BuildPrune"),
     ("GET", "/images/search", "ImageSearch"),
     # Exec
-    # Network
-    ("GET", "/networks", "NetworkList"),
-    ("GET", "/networks/{id}", "NetworkInspect"),
-    ("DELETE", "/networks/{id}", "NetworkDelete"),
-    ("POST", "/networks/create", "NetworkCreate"),
-    ("POST", "/networks/{id}/connect", "NetworkConnect"),
-    ("POST", "/networks/{id}/disconnect", "NetworkDisconnect"),
-    ("POST", "/networks/prune", "NetworkPrune"),
     # Plugin
     ("GET", "/plugins", "PluginList"),
     ("GET", "/plugins/privileges", "GetPluginPrivileges"),
@@ -116,8 +108,8 @@ SLASHED_PREFIXES = (
     "/distribution/",
 )
 
-# Docker's wording for the kinds jocker has no module for yet (moby daemon/network,
-# volume/service, plugin/store, daemon/cluster/errors.go, daemon/exec.go).
+# Docker's wording for the kinds jocker has no module for yet (moby plugin/store,
+# daemon/cluster/errors.go, daemon/exec.go).
 SWARM_NOT_MANAGER = (
     'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" '
     "to connect this node to swarm and try again."
@@ -140,19 +132,11 @@ def _param(request: web.Request) -> str:
 # Listings that are correctly empty while jocker has no such objects.
 
 
-async def network_list(request: web.Request) -> web.Response:
-    return json_response([])
-
-
 async def plugin_list(request: web.Request) -> web.Response:
     return json_response([])
 
 
 # Lookups of the `docker inspect` chain: Docker's 404 for each kind.
-
-
-async def network_inspect(request: web.Request) -> web.Response:
-    raise NotFoundError(f"network {_param(request)} not found")
 
 
 async def plugin_inspect(request: web.Request) -> web.Response:
@@ -171,9 +155,7 @@ async def swarm_leave(request: web.Request) -> web.Response:
 
 
 SPECIAL_HANDLERS: dict[str, Handler] = {
-    "NetworkList": network_list,
     "PluginList": plugin_list,
-    "NetworkInspect": network_inspect,
     "PluginInspect": plugin_inspect,
     "SwarmLeave": swarm_leave,
 }
