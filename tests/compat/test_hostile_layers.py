@@ -33,7 +33,8 @@ HEX = r"[0-9a-f]{64}"
 # Everything jockerd itself may create under its data root; anything else is a stray write.
 DATA_ROOT_PATHS = re.compile(
     rf"""(
-        jockerd\.lock | engine-id | tmp | containers | volumes | image | image/oci-layout | image/index\.json
+        jockerd\.lock | engine-id | tmp | containers | volumes | network | network/predefined\.json
+        | image | image/oci-layout | image/index\.json
         | image/ingest | image/leases(/.*)? | image/blobs | image/blobs/sha256 | image/blobs/sha256/{HEX}
         | layers | layers/{HEX} | layers/{HEX}/layer\.json | layers/{HEX}/diff(/.*)?
     )""",
