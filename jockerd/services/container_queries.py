@@ -154,7 +154,9 @@ class ContainerQueries:
         }  # fmt: skip
         publish = ports.parse_port_filter("publish", filters.get("publish", []))
         expose = ports.parse_port_filter("expose", filters.get("expose", []))
-        if not ports.ports_match(ports.summary_ports(network_settings(record)["Ports"]), publish, expose):
+        if (publish or expose) and not ports.ports_match(
+            ports.summary_ports(network_settings(record)["Ports"]), publish, expose
+        ):
             return False
         for key, values in filters.items():
             if key in ("before", "since", "publish", "expose"):
@@ -180,6 +182,7 @@ class ContainerQueries:
     async def _summary(self, container: Container, *, size: bool) -> dict[str, Any]:
         record = container.record
         command = ps_command(record.path, record.args)
+        settings = network_settings(record)
         out: dict[str, Any] = {
             "Id": record.id,
             "Names": [record.name],
@@ -187,12 +190,12 @@ class ContainerQueries:
             "ImageID": record.image,
             "Command": command,
             "Created": int(parse_rfc3339(record.created)),
-            "Ports": ports.summary_ports(network_settings(record)["Ports"]),
+            "Ports": ports.summary_ports(settings["Ports"]),
             "Labels": record.config.get("Labels") or {},
             "State": str(container.state),
             "Status": self._status_text(container),
             "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "default")},
-            "NetworkSettings": {"Networks": network_settings(record)["Networks"]},
+            "NetworkSettings": {"Networks": settings["Networks"]},
             "Mounts": mount_points(record.host_config, record.mount_points),
         }
         if size:

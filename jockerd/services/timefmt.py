@@ -25,7 +25,10 @@ def parse_rfc3339(text: str) -> float:
     if not text or text.startswith("0001-"):
         return 0.0
     main, _, fraction = text.rstrip("Z").partition(".")
-    base = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    parsed = datetime.fromisoformat(main)  # ~30x faster than strptime; `docker ps` parses many
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    base = parsed.timestamp()
     return base + (float("0." + fraction) if fraction else 0.0)
 
 

@@ -43,8 +43,19 @@ def omit_none(**kwargs: Any) -> Any:
     return Field(None, exclude_if=_is_none, **kwargs)
 
 
-def _keys_without_null(model: type[DockerModel]) -> set[str]:
-    """The keys (names and aliases) of the fields whose type has no None."""
+_STRICT_KEYS: dict[type, frozenset[str]] = {}  # per model class: its fields never change
+
+
+def _keys_without_null(model: type[DockerModel]) -> frozenset[str]:
+    """The keys (names and aliases) of the fields whose type has no None (computed once per
+    class: `docker ps` validates every container's summary, nulls included)."""
+    cached = _STRICT_KEYS.get(model)
+    if cached is None:
+        cached = _STRICT_KEYS[model] = frozenset(_compute_keys_without_null(model))
+    return cached
+
+
+def _compute_keys_without_null(model: type[DockerModel]) -> set[str]:
     keys: set[str] = set()
     for name, field in model.model_fields.items():
         if field.annotation is Any or type(None) in get_args(field.annotation):
