@@ -3,8 +3,6 @@ docker prints it, or a Go template per object. Untyped names try containers, the
 
 from __future__ import annotations
 
-import sys
-
 from jocker_cli.client import CliError
 
 USAGE = "[OPTIONS] NAME|ID [NAME|ID...]"
@@ -31,59 +29,59 @@ def _get(client, path: str, params=None) -> str | None:
     return response.read().decode("utf-8")
 
 
-def run(args, client) -> int:
-    import json
+# --type → the object's path; untyped names are tried in this order, as the docker CLI does
+# (its swarm kinds are skipped outside a swarm, and jocker has no plugins).
+PATHS = {
+    "container": "/containers/{}/json",
+    "image": "/images/{}/json",
+    "network": "/networks/{}",
+    "volume": "/volumes/{}",
+}
+TYPED_ONLY = {
+    "service": "/services/{}",
+    "task": "/tasks/{}",
+    "node": "/nodes/{}",
+    "plugin": "/plugins/{}/json",
+    "secret": "/secrets/{}",
+    "config": "/configs/{}",
+}
+TYPES = ", ".join(f'"{t}"' for t in sorted([*PATHS, *TYPED_ONLY]))
 
-    from jocker_cli.output import expand_format
-    from jocker_cli.template import Template, TemplateError, indent_json
+
+def run(args, client) -> int:
+    from jocker_cli.inspecting import InspectFormat
 
     kind = args.type
     if args.command_name == "container inspect":
         kind = "container"
     elif args.command_name == "image inspect":
         kind = "image"
-    if kind not in ("", "container", "image"):
-        raise CliError(f'"{kind}" is not a valid value for --type')
-    template = None
-    if args.format and args.format != "json":
-        try:
-            template = Template(expand_format(args.format))
-        except TemplateError as e:
-            raise CliError(str(e)) from None
+    if kind and kind not in PATHS and kind not in TYPED_ONLY:
+        raise CliError(f'unknown type: "{kind}": must be one of {TYPES}')
+    output = InspectFormat(args.format)
     found: list[str] = []
     errors: list[str] = []
     for name in args.positionals:
+        size = {"size": "1" if args.size else None}
+        if kind:  # one kind: the daemon's own words when it is not there
+            path = {**PATHS, **TYPED_ONLY}[kind].format(name)
+            try:
+                found.append(client.request("GET", path, params=size if kind == "container" else None)
+                             .read().decode("utf-8"))  # fmt: skip
+            except CliError as e:
+                errors.append(e.message)
+            continue
         raw = None
-        if kind in ("", "container"):
-            try:
-                raw = _get(client, f"/containers/{name}/json", {"size": "1" if args.size else None})
-            except CliError as e:
-                errors.append(e.message)
-                continue
-        if raw is None and kind in ("", "image"):
-            try:
-                raw = _get(client, f"/images/{name}/json")
-            except CliError as e:
-                errors.append(e.message)
-                continue
+        try:
+            for candidate, path in PATHS.items():
+                raw = _get(client, path.format(name), size if candidate == "container" else None)
+                if raw is not None:
+                    break
+        except CliError as e:
+            errors.append(e.message)
+            continue
         if raw is None:
-            if kind == "container":
-                errors.append(f"Error response from daemon: No such container: {name}")
-            elif kind == "image":
-                errors.append(f"Error response from daemon: No such image: {name}")
-            else:
-                errors.append(f"Error: No such object: {name}")
+            errors.append(f"Error: No such object: {name}")
             continue
         found.append(raw)
-    out = sys.stdout
-    if template is None:
-        out.write(indent_json("[" + ",".join(found) + "]") + "\n")
-    else:
-        for raw in found:
-            try:
-                out.write(template.execute(json.loads(raw)) + "\n")
-            except TemplateError as e:
-                raise CliError(str(e)) from None
-    for message in errors:
-        print(message, file=sys.stderr)
-    return 1 if errors else 0
+    return output.print(found, errors)

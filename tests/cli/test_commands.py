@@ -196,3 +196,34 @@ def test_completion_and_startup(d):
     started = time.monotonic()
     jocker_ok(d, "ps")
     assert time.monotonic() - started < 5
+
+
+def test_inspect_every_kind_and_format(d):
+    """`inspect` finds containers, images, networks and volumes (the docker CLI's order),
+    `--format json` is one compact array, and each kind's not-found words are the daemon's."""
+    d.docker_ok("volume", "create", "jtr-insp")
+    d.docker_ok("create", "--name", "jtr-insp-c", "busybox", "true")
+    try:
+        for args in (
+            ("inspect", "-f", "json", "busybox"),
+            ("image", "inspect", "--format", "json", "busybox"),
+            ("volume", "inspect", "-f", "json", "jtr-insp"),
+            ("network", "inspect", "--format", "json", "none"),
+            ("inspect", "--type", "volume", "jtr-insp"),
+            ("inspect", "--type", "network", "host"),
+            ("inspect", "-f", "{{.Name}}", "jtr-insp-c", "none", "jtr-insp"),
+        ):
+            same_as_docker(d, *args)
+        for args in (
+            ("inspect", "jtr-insp-c", "nosuch-object"),
+            ("inspect", "--type", "volume", "nosuch"),
+            ("inspect", "--type", "network", "nosuch"),
+            ("inspect", "--type", "node", "nosuch"),
+            ("inspect", "--type", "bogus", "x"),
+            ("image", "inspect", "nosuch"),
+            ("volume", "inspect", "jtr-insp", "nosuch"),
+        ):
+            same_as_docker(d, *args, stderr=True)
+    finally:
+        d.docker("rm", "jtr-insp-c")
+        d.docker("volume", "rm", "jtr-insp")
