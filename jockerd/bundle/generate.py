@@ -99,6 +99,7 @@ def generate_spec(
     settings: SpecSettings | None = None,
     root_path: str = "rootfs",
     namespace_paths: Mapping[str, str] | None = None,
+    shared_network_dir: str | Path | None = None,
     volumes: Iterable[mounts.BindSpec] | None = None,
     privileged_devices: Iterable[Mapping[str, Any]] | None = None,
     stat: resources.StatFn = os.stat,
@@ -112,6 +113,8 @@ def generate_spec(
     - `container_dir`: where the container's hosts, hostname and resolv.conf live (None: none);
     - `root_path`: root.path as written in the spec (relative to the bundle);
     - `namespace_paths`: namespace type → path to join, for `container:<id>` modes;
+    - `shared_network_dir`: with `--network container:<id>`, where that container's hosts,
+      hostname and resolv.conf live (they are mounted instead of the container's own);
     - `volumes`: the volume mounts, each resolved to the host directory backing it;
     - `privileged_devices`: the host's devices for --privileged (default: resources.host_devices()).
     """
@@ -122,9 +125,10 @@ def generate_spec(
     config = image["config"]
     passwd, group = read_user_db(Path(rootfs)) if rootfs is not None else (None, None)
     hostname = str(body.get("Hostname") or container_id[:12])
+    files_dir = container_dir if mounts.owns_network_files(host) else shared_network_dir
     network_files = (
-        {dest: str(Path(container_dir) / name) for dest, name in NETWORK_FILES.items()}
-        if container_dir is not None and mounts.owns_network_files(host)
+        {dest: str(Path(files_dir) / name) for dest, name in NETWORK_FILES.items()}
+        if files_dir is not None
         else None
     )
     devices: Iterable[Mapping[str, Any]] = ()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -314,8 +315,14 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             directory.mkdir(parents=True, exist_ok=True, mode=0o710)
             self.snapshots.prepare(container_id, record.chain_ids)
             self._write_network_files(record)
-            # Docker's validation errors belong to create; the spec is kept for the first start.
-            self._created_specs[record.id] = self._generate_spec(record)
+            # Docker's validation errors belong to create; the spec is kept for the first start,
+            # unless it joins another container's namespaces (their paths are known at start).
+            spec = self._generate_spec(record, starting=False)
+            if not any(
+                str(record.host_config.get(key) or "").startswith("container:")
+                for key in ("NetworkMode", "IpcMode", "PidMode")
+            ):
+                self._created_specs[record.id] = spec
             self.store.save(record)
 
         record.mount_points = await self._create_volumes(record)
@@ -352,8 +359,49 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         for path, text in texts.items():
             Path(path).write_text(text)
 
-    def _generate_spec(self, record: ContainerRecord) -> dict[str, Any]:
-        """config.json for this container; users resolve against the merged view, unmounted."""
+    def _joined_containers(self, record: ContainerRecord, *, starting: bool) -> dict[str, Container]:
+        """The containers whose namespaces `container:<name|id>` modes join, by namespace type.
+
+        Checked at start, as dockerd does (create accepts any name): the other container must
+        exist and run, and for IPC have made its namespace shareable; dockerd's wordings."""
+        joined: dict[str, Container] = {}
+        if not starting:
+            return joined
+        for key, ns_type in (("NetworkMode", "network"), ("IpcMode", "ipc"), ("PidMode", "pid")):
+            kind, _, ref = str(record.host_config.get(key) or "").partition(":")
+            if kind != "container" or not ref:
+                continue
+            other = self.get(ref)
+            if not other.state.is_running() or not other.record.state.pid:
+                if ns_type == "network":
+                    raise ConflictError(f"cannot join network of a non running container: {other.id}")
+                if ns_type == "ipc":
+                    raise ConflictError(
+                        f"can't join IPC of container {other.id}: container {other.id} is not running"
+                    )
+                raise ConflictError(f"container {other.id} is not running")
+            if ns_type == "ipc" and other.record.host_config.get("IpcMode") not in ("shareable", "host"):
+                raise ConflictError(
+                    f"can't join IPC of container {other.id}: non-shareable IPC "
+                    "(hint: use IpcMode:shareable for the donor container)"
+                )
+            joined[ns_type] = other
+        return joined
+
+    def _generate_spec(self, record: ContainerRecord, *, starting: bool = True) -> dict[str, Any]:
+        """config.json for this container; users resolve against the merged view, unmounted.
+
+        `starting`: the spec a start runs, joining the namespaces of the containers that
+        `container:` modes name (at create they are not looked up: placeholders stand in)."""
+        joined = self._joined_containers(record, starting=starting)
+        namespace_paths = {
+            ns_type: f"/proc/{other.record.state.pid}/ns/{'net' if ns_type == 'network' else ns_type}"
+            for ns_type, other in joined.items()
+        }
+        for key, ns_type in (("NetworkMode", "network"), ("IpcMode", "ipc"), ("PidMode", "pid")):
+            if not starting and str(record.host_config.get(key) or "").startswith("container:"):
+                namespace_paths[ns_type] = "/proc/self/ns/" + ("net" if ns_type == "network" else ns_type)
+        network_peer = joined.get("network")
         with tempfile.TemporaryDirectory(prefix="userdb-", dir=self.store.dir(record.id)) as view:
             etc = Path(view, "etc")
             etc.mkdir()
@@ -365,6 +413,9 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             body = {**record.request, "HostConfig": record.host_config}
             if record.host_config.get("NetworkMode") == "host" and not record.request.get("Hostname"):
                 body["Hostname"] = os.uname().nodename
+            if network_peer is not None:  # dockerd: the other container's names and files
+                body["Hostname"] = network_peer.record.config.get("Hostname") or network_peer.id[:12]
+                body["Domainname"] = network_peer.record.config.get("Domainname") or ""
             return generate.generate_spec(
                 record.id,
                 image_config,
@@ -372,6 +423,8 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
                 view,
                 container_dir=self.store.dir(record.id),
                 settings=self.settings,
+                namespace_paths=namespace_paths,
+                shared_network_dir=self.store.dir(network_peer.id) if network_peer is not None else None,
                 volumes=self._volume_binds(record),
             )
 
@@ -984,7 +1037,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
                     host[key] = value
             warnings = validate_host_config(host)
             candidate = record.model_copy(update={"host_config": host})
-            spec = await asyncio.to_thread(self._generate_spec, candidate)
+            spec = await asyncio.to_thread(functools.partial(self._generate_spec, candidate, starting=False))
             self._created_specs.pop(record.id, None)
             if container.state.is_running() and container.shim is not None:
                 resources = spec.get("linux", {}).get("resources", {})

@@ -181,3 +181,30 @@ def test_network_host_shares_the_namespace(d):
     daemon_ns = os.readlink(f"/proc/{d.proc.pid}/ns/net")
     assert out.strip() == daemon_ns and daemon_ns != ours  # the test daemon's own namespace
     assert Path(f"/proc/{d.proc.pid}").exists()
+
+
+def test_join_another_containers_namespaces(d):
+    """--network/--pid/--ipc container:<name>: the same namespaces as the running container
+    (network with its hostname and /etc/hosts, as dockerd), checked at start with dockerd's words."""
+    d.docker_ok("run", "-d", "--name", "donor", "-h", "donorhost", "--add-host", "foo:1.2.3.4", "--ipc",
+                "shareable", "busybox", "sleep", "100")  # fmt: skip
+    try:
+        namespaces = "readlink /proc/self/ns/net; readlink /proc/self/ns/ipc"
+        ns = d.docker_ok("exec", "donor", "sh", "-c", namespaces).split()
+        script = f"{namespaces}; hostname; grep foo /etc/hosts; ps -o comm"
+        joins = ("--network", "container:donor", "--ipc", "container:donor", "--pid", "container:donor")
+        out = sh(d, *joins, script)
+        net, ipc, hostname, hosts, *ps = out.split("\n")
+        assert [net, ipc] == ns
+        assert (hostname, hosts.split()) == ("donorhost", ["1.2.3.4", "foo"])
+        assert "sleep" in ps
+        d.docker_ok("run", "-d", "--name", "private", "busybox", "sleep", "100")
+        refused = d.docker("run", "--rm", "--ipc", "container:private", "busybox", "true")
+        assert refused.returncode == 125 and "non-shareable IPC" in refused.stderr
+        d.docker_ok("rm", "-f", "private")
+        d.docker_ok("stop", "-t", "0", "donor")
+        stopped = d.docker("run", "--rm", "--network", "container:donor", "busybox", "true")
+        assert stopped.returncode == 125
+        assert "cannot join network of a non running container: " in stopped.stderr
+    finally:
+        d.docker("rm", "-f", "donor", "private")
