@@ -149,7 +149,8 @@ def parse_bind(raw: str) -> BindSpec:
     if len(parts) == 1:
         source, dest = "", parts[0]
     elif len(parts) == 2 and _valid_mode(parts[1]):
-        source, dest, mode = "", parts[0], parts[1]
+        # "/foo:ro": a destination with a mode, which a volume cannot have (moby's parser).
+        raise InvalidParameterError(f"invalid volume specification: '{raw}'")
     else:
         source, dest = parts[0], parts[1]
         mode = parts[2] if len(parts) == 3 else ""

@@ -512,7 +512,7 @@ def test_bind_errors(raw: str, error: type[Exception], message: str) -> None:
 def test_anonymous_volumes(build: Build, image_config: dict[str, Any]) -> None:
     image_config["config"]["Volumes"] = {"/var/lib/data": {}}
     resolved = [BindSpec("/vols/1", "/var/lib/data"), BindSpec("/vols/2", "/cache", writable=False)]
-    spec = build({"Binds": ["/cache:ro"]}, volumes=resolved)
+    spec = build({"Binds": ["cache:/cache:ro"]}, volumes=resolved)
     assert _mount(spec, "/var/lib/data")["source"] == "/vols/1"
     assert _mount(spec, "/cache") == {
         "destination": "/cache",
@@ -536,6 +536,13 @@ def test_anonymous_volumes(build: Build, image_config: dict[str, Any]) -> None:
 )
 def test_parse_bind_volumes(raw: str, expected: BindSpec) -> None:
     assert parse_bind(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["/p:ro", "/p:rw", "/p:z", "", "a:b:c:d"])
+def test_parse_bind_invalid_specs(raw: str) -> None:
+    """A destination with a mode is no volume (moby: "volumes cannot include a mode")."""
+    with pytest.raises(InvalidParameterError, match=r"^invalid volume specification: "):
+        parse_bind(raw)
 
 
 def test_volume_mounts(build: Build) -> None:
