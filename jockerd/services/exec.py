@@ -251,7 +251,8 @@ def _size(value: Any) -> tuple[int, int] | None:
 
 
 def _error_frame(message: str, *, tty: bool) -> bytes:
-    """dockerd's report of an exec that could not start, written into the attached stream."""
+    """dockerd's report of an exec that could not start, written into the attached stream
+    (with "\r\n" whether or not there is a terminal, as dockerd 20.10 writes it)."""
     reason = message.removeprefix("OCI runtime exec failed: ")
-    text = f"OCI runtime exec failed: exec failed: {reason}: unknown" + ("\r\n" if tty else "\n")
+    text = f"OCI runtime exec failed: exec failed: {reason}: unknown\r\n"
     return text.encode() if tty else attaching.frame(1, text.encode())

@@ -403,8 +403,12 @@ def test_exec_detached_and_errors(d):
     assert d.docker_ok("exec", "-d", "ex", "sh", "-c", "echo done > /tmp/marker") == ""
     wait_for(lambda: d.docker("exec", "ex", "cat", "/tmp/marker").stdout == "done\n", timeout=10)
     assert time.monotonic() - start < 3  # a detached exec runs (and ends) at once
-    missing = d.docker("exec", "ex", "/nosuch")
-    assert missing.returncode in (126, 127)
+    missing = subprocess.run([DOCKER, "exec", "ex", "/nosuch"], env=d.env, capture_output=True, timeout=60)
+    assert (missing.returncode, missing.stdout) == (  # byte for byte as dockerd 20.10 + runc
+        126,
+        b'OCI runtime exec failed: exec failed: unable to start container process: exec: "/nosuch": '
+        b"stat /nosuch: no such file or directory: unknown\r\n",
+    )
     d.docker_ok("stop", "-t", "0", "ex")
     stopped = d.docker("exec", "ex", "true")
     assert stopped.returncode == 1 and "is not running" in stopped.stderr
