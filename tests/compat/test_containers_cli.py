@@ -351,6 +351,11 @@ def test_events_stream(d):
     actions = out.split("\n")
     for expected in ("container create", "container start", "container die", "container destroy"):
         assert expected in actions, out
+    backwards = d.docker("events", "--since", until, "--until", since)
+    assert (backwards.returncode, backwards.stderr) == (
+        1,
+        f"Error response from daemon: `since` time ({until}) cannot be after `until` time ({since})\n",
+    )
 
 
 @pytest.mark.parametrize("api", ["1.24", "1.41", ""])

@@ -87,7 +87,9 @@ def _event_time(request: web.Request, name: str) -> float | None:
 async def system_events(request: web.Request) -> web.StreamResponse:
     since, until = _event_time(request, "since"), _event_time(request, "until")
     if since is not None and until is not None and since > until:
-        raise InvalidParameterError("`since` time cannot be after `until` time")
+        raise InvalidParameterError(  # dockerd quotes the values as the client sent them
+            f"`since` time ({request.query['since']}) cannot be after `until` time ({request.query['until']})"
+        )
     events = request.app[EVENTS].subscribe(since=since, until=until, filters=query_filters(request))
     iterator = aiter(events)
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
