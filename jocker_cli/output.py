@@ -272,3 +272,21 @@ def each(function: Callable[[str], None], names: Sequence[str]) -> int:
             failed = True
             print(e.message, file=sys.stderr)
     return 1 if failed else 0
+
+
+def write_archive(response: Any, output: str) -> None:
+    """A tar the daemon streams (save, export) into `output` through a temporary file renamed at
+    the end, so a broken transfer leaves no half-written archive; to stdout without `output`."""
+    import os
+
+    if output:
+        temporary = output + ".jocker-tmp"
+        with open(temporary, "wb") as out:
+            for chunk in response.iter_chunks(1 << 20):
+                out.write(chunk)
+        os.replace(temporary, output)
+        return
+    stdout = sys.stdout.buffer
+    for chunk in response.iter_chunks(1 << 20):
+        stdout.write(chunk)
+    stdout.flush()

@@ -7,6 +7,7 @@ import os
 import sys
 
 from jocker_cli.client import CliError
+from jocker_cli.output import write_archive
 
 USAGE = "[OPTIONS] CONTAINER"
 ARGS = (1, 1)
@@ -29,15 +30,5 @@ def run(args, client) -> int:
                 f'failed to export container: invalid output path: directory "{directory}" does not exist'
             )
     response = client.request("GET", f"/containers/{container}/export")
-    if args.output:
-        temporary = args.output + ".jocker-tmp"
-        with open(temporary, "wb") as out:
-            for chunk in response.iter_chunks(1 << 20):
-                out.write(chunk)
-        os.replace(temporary, args.output)
-    else:
-        out = sys.stdout.buffer
-        for chunk in response.iter_chunks(1 << 20):
-            out.write(chunk)
-        out.flush()
+    write_archive(response, args.output)
     return 0

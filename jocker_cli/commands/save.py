@@ -6,6 +6,7 @@ import os
 import sys
 
 from jocker_cli.client import CliError
+from jocker_cli.output import write_archive
 
 USAGE = "[OPTIONS] IMAGE [IMAGE...]"
 ARGS = (1, None)
@@ -34,14 +35,5 @@ def run(args, client) -> int:
             raise CliError(
                 f'failed to save image: invalid output path: directory "{directory}" does not exist'
             )
-        temporary = args.output + ".jocker-tmp"
-        with open(temporary, "wb") as out:
-            for chunk in response.iter_chunks(1 << 20):
-                out.write(chunk)
-        os.replace(temporary, args.output)
-    else:
-        out = sys.stdout.buffer
-        for chunk in response.iter_chunks(1 << 20):
-            out.write(chunk)
-        out.flush()
+    write_archive(response, args.output)
     return 0
