@@ -32,9 +32,9 @@ import io
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from jockerd.errors import InvalidParameterError, JockerError, NotFoundError
 from jockerd.imagestore.archive import host_architecture, human_size
@@ -67,6 +67,7 @@ log = logging.getLogger("jockerd.pull")
 
 Message = dict[str, Any]
 Emit = Callable[[Message], None]
+T = TypeVar("T")
 
 MAX_CONCURRENT_DOWNLOADS = 3  # dockerd's default --max-concurrent-downloads
 WRITE_BATCH = 1 << 20  # bytes handed to the writer thread at a time
@@ -341,6 +342,37 @@ async def open_repository(
     return repo, desc, data
 
 
+async def relay_progress(start: Callable[[Emit], Awaitable[T]], results: list[T]) -> AsyncIterator[Message]:
+    """Run `start(emit)` and yield what it emits (from any thread) while it runs; its result is
+    appended to `results`, its exception raised after the messages it emitted. Leaving the
+    iteration early cancels it (pull and push stream their transfers' progress this way)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Message] = asyncio.Queue()
+
+    def emit(message: Message) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, message)
+
+    work = asyncio.ensure_future(start(emit))
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                yield getter.result()
+                continue
+            getter.cancel()
+            await asyncio.sleep(0)  # let call_soon_threadsafe deliveries land
+            while not queue.empty():
+                yield queue.get_nowait()
+            results.append(work.result())
+            return
+    finally:
+        if not work.done():
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await work
+
+
 @dataclass
 class _Outcome:
     up_to_date: bool = True
@@ -418,34 +450,15 @@ async def _pull_one(
         raise translate_pull_error(e, ref) from None
     yield status(f"Pulling from {ref.path}", ref.digest or ref.tag)
 
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Message] = asyncio.Queue()
-
-    def emit(message: Message) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, message)
-
-    work = asyncio.ensure_future(_assemble(store, downloads, repo, ref, top, top_bytes, wanted, emit))
+    results: list[bool] = []
     try:
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
-                continue
-            getter.cancel()
-            await asyncio.sleep(0)  # let call_soon_threadsafe deliveries land
-            while not queue.empty():
-                yield queue.get_nowait()
-            try:
-                up_to_date = work.result()
-            except RegistryError as e:
-                raise translate_pull_error(e, ref) from None
-            break
-    finally:
-        if not work.done():
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await work
+        async for message in relay_progress(
+            lambda emit: _assemble(store, downloads, repo, ref, top, top_bytes, wanted, emit), results
+        ):
+            yield message
+    except RegistryError as e:
+        raise translate_pull_error(e, ref) from None
+    (up_to_date,) = results
     outcome.up_to_date = up_to_date
     yield status(f"Digest: {top.digest}")
 

@@ -20,7 +20,6 @@ image ID, the config digest, is the same either way).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jockerd.errors import NotFoundError
-from jockerd.imagestore.pull import Meter, status, update
+from jockerd.imagestore.pull import Meter, relay_progress, status, update
 from jockerd.imagestore.reference import Reference, parse_reference
 from jockerd.imagestore.registry import ANONYMOUS, Credentials, RegistryClient, RegistryError, Repository
 from jockerd.imagestore.store import ImageStore
@@ -116,47 +115,27 @@ async def _push_tag(
     for _, diff_id in pairs:
         yield update(diff_id.partition(":")[2][:12], "Preparing")
 
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Message] = asyncio.Queue()
+    async def upload(emit: Emit) -> None:
+        slots = asyncio.Semaphore(MAX_CONCURRENT_UPLOADS)
 
-    def emit(message: Message) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, message)
+        async def one(desc: Descriptor, ident: str | None) -> None:
+            if ident is not None and slots.locked():
+                emit(update(ident, "Waiting"))
+            async with slots:
+                await _push_blob(store, repo, desc, ident, sources.get(desc.digest, []), emit)
 
-    slots = asyncio.Semaphore(MAX_CONCURRENT_UPLOADS)
-
-    async def one(desc: Descriptor, ident: str | None) -> None:
-        if ident is not None and slots.locked():
-            emit(update(ident, "Waiting"))
-        async with slots:
-            await _push_blob(store, repo, desc, ident, sources.get(desc.digest, []), emit)
-
-    seen: set[str] = set()
-    jobs = []
-    for desc, diff_id in pairs:
-        if desc.digest in seen:
-            continue
-        seen.add(desc.digest)
-        jobs.append(one(desc, diff_id.partition(":")[2][:12]))
-    jobs.append(one(manifest.config, None))
-    work = asyncio.ensure_future(_all(jobs))
-    try:
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
+        seen: set[str] = set()
+        jobs = []
+        for desc, diff_id in pairs:
+            if desc.digest in seen:
                 continue
-            getter.cancel()
-            await asyncio.sleep(0)
-            while not queue.empty():
-                yield queue.get_nowait()
-            work.result()
-            break
-    finally:
-        if not work.done():
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await work
+            seen.add(desc.digest)
+            jobs.append(one(desc, diff_id.partition(":")[2][:12]))
+        jobs.append(one(manifest.config, None))
+        await _all(jobs)
+
+    async for message in relay_progress(upload, []):
+        yield message
     digest = await repo.put_manifest(item.tag, item.target.media_type, manifest_bytes)
     yield status(f"{item.tag}: digest: {digest} size: {len(manifest_bytes)}")
     yield {"progressDetail": {}, "aux": {"Tag": item.tag, "Digest": digest, "Size": len(manifest_bytes)}}
