@@ -87,6 +87,22 @@ LIST_FILTERS = {"ancestor", "before", "expose", "exited", "health", "id", "isola
 PRUNE_FILTERS = {"label", "label!", "until"}
 
 
+# The HostConfig modes that may name another container (`container:<name|id>`): the namespace
+# type each joins, and that namespace's file under /proc/<pid>/ns.
+JOINABLE_MODES = {"NetworkMode": "network", "IpcMode": "ipc", "PidMode": "pid"}
+NS_FILES = {"network": "net", "ipc": "ipc", "pid": "pid"}
+
+
+def joined_refs(host: dict[str, Any]) -> dict[str, str]:
+    """Namespace type → the container its `container:<name|id>` mode names."""
+    refs = {}
+    for key, ns_type in JOINABLE_MODES.items():
+        kind, _, ref = str(host.get(key) or "").partition(":")
+        if kind == "container" and ref:
+            refs[ns_type] = ref
+    return refs
+
+
 def restart_on_boot(record: ContainerRecord) -> bool:
     """dockerd's restore: which stopped containers a starting daemon starts again. "always"
     does even after a manual stop (Docker documents it so), "unless-stopped" does not, and
@@ -318,10 +334,7 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
             # Docker's validation errors belong to create; the spec is kept for the first start,
             # unless it joins another container's namespaces (their paths are known at start).
             spec = self._generate_spec(record, starting=False)
-            if not any(
-                str(record.host_config.get(key) or "").startswith("container:")
-                for key in ("NetworkMode", "IpcMode", "PidMode")
-            ):
+            if not joined_refs(record.host_config):
                 self._created_specs[record.id] = spec
             self.store.save(record)
 
@@ -359,18 +372,13 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         for path, text in texts.items():
             Path(path).write_text(text)
 
-    def _joined_containers(self, record: ContainerRecord, *, starting: bool) -> dict[str, Container]:
+    def _joined_containers(self, record: ContainerRecord) -> dict[str, Container]:
         """The containers whose namespaces `container:<name|id>` modes join, by namespace type.
 
         Checked at start, as dockerd does (create accepts any name): the other container must
         exist and run, and for IPC have made its namespace shareable; dockerd's wordings."""
         joined: dict[str, Container] = {}
-        if not starting:
-            return joined
-        for key, ns_type in (("NetworkMode", "network"), ("IpcMode", "ipc"), ("PidMode", "pid")):
-            kind, _, ref = str(record.host_config.get(key) or "").partition(":")
-            if kind != "container" or not ref:
-                continue
+        for ns_type, ref in joined_refs(record.host_config).items():
             other = self.get(ref)
             if not other.state.is_running() or not other.record.state.pid:
                 if ns_type == "network":
@@ -392,15 +400,12 @@ class ContainerService(ContainerQueries, LogsAndStats, CommitAndChanges, Contain
         """config.json for this container; users resolve against the merged view, unmounted.
 
         `starting`: the spec a start runs, joining the namespaces of the containers that
-        `container:` modes name (at create they are not looked up: placeholders stand in)."""
-        joined = self._joined_containers(record, starting=starting)
-        namespace_paths = {
-            ns_type: f"/proc/{other.record.state.pid}/ns/{'net' if ns_type == 'network' else ns_type}"
-            for ns_type, other in joined.items()
-        }
-        for key, ns_type in (("NetworkMode", "network"), ("IpcMode", "ipc"), ("PidMode", "pid")):
-            if not starting and str(record.host_config.get(key) or "").startswith("container:"):
-                namespace_paths[ns_type] = "/proc/self/ns/" + ("net" if ns_type == "network" else ns_type)
+        `container:` modes name (at create they are not looked up: /proc/self stands in)."""
+        joined = self._joined_containers(record) if starting else {}
+        namespace_paths = {}
+        for ns_type in joined_refs(record.host_config):
+            pid = joined[ns_type].record.state.pid if starting else "self"
+            namespace_paths[ns_type] = f"/proc/{pid}/ns/{NS_FILES[ns_type]}"
         network_peer = joined.get("network")
         with tempfile.TemporaryDirectory(prefix="userdb-", dir=self.store.dir(record.id)) as view:
             etc = Path(view, "etc")
