@@ -160,48 +160,6 @@ def _set_lowers(set_string: Callable[[str, str], None], lowers: list[str], held:
         set_string("lowerdir+", path)
 
 
-# mount(8)'s option words that are flags, not filesystem data (moby's mount.parseOptions table).
-MOUNT_FLAGS: dict[str, tuple[bool, int]] = {
-    "defaults": (False, 0),
-    "ro": (False, 0x1),  # MS_RDONLY
-    "rw": (True, 0x1),
-    "suid": (True, 0x2),  # MS_NOSUID
-    "nosuid": (False, 0x2),
-    "dev": (True, 0x4),  # MS_NODEV
-    "nodev": (False, 0x4),
-    "exec": (True, 0x8),  # MS_NOEXEC
-    "noexec": (False, 0x8),
-    "sync": (False, 0x10),  # MS_SYNCHRONOUS
-    "async": (True, 0x10),
-    "dirsync": (False, 0x80),
-    "remount": (False, 0x20),
-    "mand": (False, 0x40),
-    "nomand": (True, 0x40),
-    "atime": (True, 0x400),  # MS_NOATIME
-    "noatime": (False, 0x400),
-    "diratime": (True, 0x800),
-    "nodiratime": (False, 0x800),
-    "bind": (False, 0x1000),
-    "rbind": (False, 0x1000 | 0x4000),  # MS_BIND | MS_REC
-    "relatime": (False, 0x200000),
-    "norelatime": (True, 0x200000),
-    "strictatime": (False, 0x1000000),
-    "nostrictatime": (True, 0x1000000),
-}
-
-
-def parse_mount_options(options: str) -> tuple[int, str]:
-    """`o=` of a local volume → (mount flags, the filesystem's data string), as mount(8)."""
-    flags, data = 0, []
-    for word in filter(None, options.split(",")):
-        if word in MOUNT_FLAGS:
-            clear, flag = MOUNT_FLAGS[word]
-            flags = flags & ~flag if clear else flags | flag
-        else:
-            data.append(word)
-    return flags, ",".join(data)
-
-
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 
 

@@ -89,6 +89,8 @@ RULES = (
             "jockerd.driver",
             # the daemon side's libc doorway: unmounting a rootfs whose shim was killed
             "jockerd.hostfs",
+            # mount(8)'s option words, for local volumes created with mount options
+            "jockerd.mount_flags",
         ),
         must_not=("jockerd.api", "aiohttp.web", "jockerd.runtime", "jockerd.shim"),
     ),
@@ -142,6 +144,7 @@ RULES = (
             "jockerd.runtime.linux",
             "jockerd.runtime.fastjson",
             "jockerd.runtime.__main__",
+            "jockerd.mount_flags",
         ),
         must_not=(
             "jockerd.services",
@@ -158,7 +161,7 @@ RULES = (
         "jockerd.runtime",
         # No models either: the runtime parses config.json as plain dicts (pydantic costs ~100 ms
         # of start-up on every container operation).
-        may=("jockerd.capabilities",),
+        may=("jockerd.capabilities", "jockerd.mount_flags"),
         must_not=(
             "aiohttp",
             "aiofiles",
@@ -175,6 +178,7 @@ RULES = (
 )
 # Leaves: everything may import them, so they import nothing from jockerd themselves.
 LEAF_MODULES = (
+    "jockerd.mount_flags",
     "jockerd.errors",
     "jockerd.ids",
     "jockerd.config",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import stat
 
+from jockerd.mount_flags import MOUNT_FLAGS
 from jockerd.runtime.errors import ContainerError
 from jockerd.runtime.linux import constants as C
 
@@ -24,41 +25,6 @@ if TYPE_CHECKING:
     from jockerd.runtime.linux.syscalls import Syscalls
 
 # option → (flag, True to set it / False to clear it); mount(8) names
-MOUNT_FLAGS = {
-    "defaults": (0, True),
-    "ro": (C.MS_RDONLY, True),
-    "rw": (C.MS_RDONLY, False),
-    "nosuid": (C.MS_NOSUID, True),
-    "suid": (C.MS_NOSUID, False),
-    "nodev": (C.MS_NODEV, True),
-    "dev": (C.MS_NODEV, False),
-    "noexec": (C.MS_NOEXEC, True),
-    "exec": (C.MS_NOEXEC, False),
-    "sync": (C.MS_SYNCHRONOUS, True),
-    "async": (C.MS_SYNCHRONOUS, False),
-    "dirsync": (C.MS_DIRSYNC, True),
-    "remount": (C.MS_REMOUNT, True),
-    "mand": (C.MS_MANDLOCK, True),
-    "nomand": (C.MS_MANDLOCK, False),
-    "atime": (C.MS_NOATIME, False),
-    "noatime": (C.MS_NOATIME, True),
-    "diratime": (C.MS_NODIRATIME, False),
-    "nodiratime": (C.MS_NODIRATIME, True),
-    "bind": (C.MS_BIND, True),
-    "rbind": (C.MS_BIND | C.MS_REC, True),
-    "relatime": (C.MS_RELATIME, True),
-    "norelatime": (C.MS_RELATIME, False),
-    "strictatime": (C.MS_STRICTATIME, True),
-    "nostrictatime": (C.MS_STRICTATIME, False),
-    "lazytime": (C.MS_LAZYTIME, True),
-    "nolazytime": (C.MS_LAZYTIME, False),
-    "silent": (C.MS_SILENT, True),
-    "loud": (C.MS_SILENT, False),
-    "iversion": (C.MS_I_VERSION, True),
-    "noiversion": (C.MS_I_VERSION, False),
-    "nosymfollow": (C.MS_NOSYMFOLLOW, True),
-    "symfollow": (C.MS_NOSYMFOLLOW, False),
-}
 PROPAGATION_FLAGS = {
     "private": C.MS_PRIVATE,
     "rprivate": C.MS_PRIVATE | C.MS_REC,

@@ -33,6 +33,7 @@ from jockerd.errors import (
     UnavailableError,
 )
 from jockerd.ids import new_id
+from jockerd.mount_flags import parse_mount_options
 from jockerd.services.disk_usage import dir_size
 from jockerd.services.events import EventBus
 from jockerd.services.filters import labels_match
@@ -441,7 +442,7 @@ class VolumeService:
     async def _mount(self, record: VolumeRecord, path: Path) -> None:
         """The local driver's mount: mount(2) with `device`, `type` and `o` (flags and data)."""
         options = record.options or {}
-        flags, data = hostfs.parse_mount_options(options.get("o") or "")
+        flags, data = parse_mount_options(options.get("o") or "")
         try:
             await asyncio.to_thread(
                 hostfs.mount, options.get("device") or "none", path, options.get("type") or "", flags, data

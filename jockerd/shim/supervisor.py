@@ -228,46 +228,18 @@ def wait_child(pid: int, timeout: float) -> int:
 
 # -- mounts (start mode) ---------------------------------------------------------------------------
 
-# option → (set?, flag), as mount(8) and containerd's mount_linux.go spell them
-_MOUNT_FLAGS = {
-    "ro": (True, 0x1),
-    "rw": (False, 0x1),
-    "nosuid": (True, 0x2),
-    "suid": (False, 0x2),
-    "nodev": (True, 0x4),
-    "dev": (False, 0x4),
-    "noexec": (True, 0x8),
-    "exec": (False, 0x8),
-    "sync": (True, 0x10),
-    "async": (False, 0x10),
-    "dirsync": (True, 0x80),
-    "noatime": (True, 0x400),
-    "atime": (False, 0x400),
-    "nodiratime": (True, 0x800),
-    "diratime": (False, 0x800),
-    "bind": (True, 0x1000),
-    "rbind": (True, 0x1000 | 0x4000),
-    "relatime": (True, 0x200000),
-    "norelatime": (False, 0x200000),
-    "strictatime": (True, 0x1000000),
-}
 _MS_RDONLY, _MS_REMOUNT, _MS_BIND = 0x1, 0x20, 0x1000
 
 
 def mount_all(mounts: list[dict], target: str) -> int:
     """Mount each OCI mount (type, source, options) on `target`, in order; how many succeeded."""
+    from jockerd.mount_flags import split_mount_options
     from jockerd.runtime.linux import libc
 
     done = 0
     try:
         for m in mounts:
-            flags, data = 0, []
-            for option in m.get("options") or []:
-                if option in _MOUNT_FLAGS:
-                    on, flag = _MOUNT_FLAGS[option]
-                    flags = flags | flag if on else flags & ~flag
-                else:
-                    data.append(option)
+            flags, data = split_mount_options(m.get("options") or [])
             fstype = m.get("type") or None
             libc.mount(m.get("source") or "none", target, fstype, flags, ",".join(data) or None)
             done += 1

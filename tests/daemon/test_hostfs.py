@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 
 from jockerd import hostfs
+from jockerd.mount_flags import parse_mount_options
 from jockerd.services.volumes import mount_error
 
 
 def test_parse_mount_options_splits_flags_from_data():
-    assert hostfs.parse_mount_options("") == (0, "")
-    assert hostfs.parse_mount_options("size=10m,uid=1000") == (0, "size=10m,uid=1000")
-    flags, data = hostfs.parse_mount_options("ro,noexec,size=1m,nosuid,rw")
+    assert parse_mount_options("") == (0, "")
+    assert parse_mount_options("size=10m,uid=1000") == (0, "size=10m,uid=1000")
+    flags, data = parse_mount_options("ro,noexec,size=1m,nosuid,rw")
     assert (flags, data) == (0x2 | 0x8, "size=1m")  # rw clears ro, as mount(8)
-    assert hostfs.parse_mount_options("bind,rbind")[0] == 0x1000 | 0x4000
+    assert parse_mount_options("bind,rbind")[0] == 0x1000 | 0x4000
 
 
 def test_mount_error_text_is_mobys():
@@ -32,7 +33,7 @@ def test_mount_error_text_is_mobys():
 def test_mount_and_umount_a_tmpfs(tmp_path):
     target = tmp_path / "t"
     target.mkdir()
-    flags, data = hostfs.parse_mount_options("noexec,size=1m,mode=0700")
+    flags, data = parse_mount_options("noexec,size=1m,mode=0700")
     hostfs.mount("tmpfs", target, "tmpfs", flags, data)
     try:
         with open("/proc/self/mounts") as f:
